@@ -1,0 +1,170 @@
+"""Build the compact tables shipped in ``bayes_nsi/tables/`` from the public upstream files.
+
+Usage::
+
+    python scripts/build_tables.py [--data ../shared/data] [--out bayes_nsi/tables]
+
+The upstream files (B16-GS98 solar model, neutrino spectra, acceptances) are read from the data folder
+(its README lists every source) and are never committed; only the derived tables are. Each table
+carries a ``#`` header with its source and citation. The output is deterministic: numbers are written
+with a fixed format, so rebuilding gives byte-identical files (``tests/test_tables.py`` checks this).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+FLUX_NAMES = ("pp", "pep", "hep", "7Be", "8B", "13N", "15O", "17F")  # column order of nudistr_b16_gs98.dat
+XENONNT_EXPOSURE_T_YR = {"sr0": 1.174398, "sr1": 2.342593}  # XENONnT release (plot.ipynb)
+BE7_BRANCHING = {"ground": 0.896, "excited": 0.104}  # 7Be lines 0.8613 / 0.3843 MeV
+
+B16 = "Vinyoles et al., ApJ 835 (2017) 202, arXiv:1611.09867 (B16-GS98 standard solar model)"
+
+
+def _write(path: Path, header: list[str], columns: list[str], rows: np.ndarray, fmt: str) -> None:
+    lines = [f"# {h}" for h in header]
+    lines.append(",".join(columns))
+    lines += [",".join(fmt.format(v) for v in row) for row in rows]
+    path.write_text("\n".join(lines) + "\n")
+    print(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path} ({len(rows)} rows)")
+
+
+def _load_csv_pairs(path: Path) -> np.ndarray:
+    """Two numeric columns from a comma- or blank-separated file with '#' comments."""
+    rows = []
+    for line in path.read_text().splitlines():
+        line = line.split("#")[0].strip()
+        if not line or not line[0].isdigit() and line[0] not in "-.":
+            continue
+        rows.append([float(v) for v in line.replace(",", " ").split()[:2]])
+    return np.array(rows)
+
+
+def build_solar_model(data: Path, out: Path) -> None:
+    """n_e, Y_n and the production distributions of the 8 fluxes on the B16 production grid."""
+    nudistr = np.loadtxt(data / "solar_model/nudistr_b16_gs98.dat", comments="#")
+    struct = np.loadtxt(data / "solar_model/struct_b16_gs98_header.dat", comments="#")
+    r = nudistr[:, 0]
+    x_h1 = np.interp(r, struct[:, 1], struct[:, 6])
+    x_he4 = np.interp(r, struct[:, 1], struct[:, 7])
+    y_n = x_he4 / (2.0 * x_h1 + x_he4)  # physics-notes: metals neglected
+    rows = np.column_stack([r, nudistr[:, 2], y_n, nudistr[:, 4:12]])
+    header = [
+        "B16-GS98 solar model on the neutrino production grid (r <= 0.5 R_sun).",
+        f"source: {B16}.",
+        "columns r, log10_ne from nudistr_b16_gs98.dat (PEANUTS copy, Data/nudistr_b16_gs98.dat);",
+        "Y_n = X(4He) / (2 X(1H) + X(4He)) from struct_b16_gs98_header.dat (charon copy), linearly",
+        "interpolated in r onto this grid. prod_<flux>: production density per unit r/R_sun (integral 1).",
+        "units: r in R_sun; log10_ne = log10(n_e / (N_A cm^-3)).",
+    ]
+    cols = ["r", "log10_ne", "Y_n"] + [f"prod_{n}" for n in FLUX_NAMES]
+    _write(out / "solar_b16_gs98.csv", header, cols, rows, "{:.7g}")
+
+
+def build_fluxes(data: Path, out: Path) -> None:
+    """Table I normalizations (paper) with the B16-GS98 1-sigma errors."""
+    b16_relative_error = np.loadtxt(data / "solar_model/fluxes_b16.dat", comments="#")[:, 1]
+    table1 = {"pp": (5.98e10, 0.40), "7Be": (4.93e9, 0.86), "pep": (1.44e8, 1.44), "13N": (2.78e8, 1.20),
+              "15O": (2.05e8, 1.73), "17F": (5.29e6, 1.74), "8B": (5.46e6, 16.0), "hep": (7.98e3, 18.7)}
+    header = [
+        "Solar neutrino flux normalizations (cm^-2 s^-1) and end points (MeV): Table I of",
+        "Aristizabal Sierra, Mishra, Strigari (the reference paper), as recommended by Baxter et al.,",
+        "EPJC 81 (2021) 907, in line with B16-GS98. sigma_rel: B16-GS98 fractional 1-sigma model error",
+        f"from fluxes_b16.dat ({B16}). Note: fluxes_b16.dat gives 17F = 5.28e6, Table I 5.29e6.",
+    ]
+    lines = [f"# {h}" for h in header] + ["flux,norm,sigma_rel,endpoint_mev"]
+    for name, rel in zip(FLUX_NAMES, b16_relative_error, strict=True):
+        norm, end = table1[name]
+        lines.append(f"{name},{norm:.6g},{rel:.6g},{end:.6g}")
+    (out / "fluxes_b16_gs98.csv").write_text("\n".join(lines) + "\n")
+    print("wrote fluxes_b16_gs98.csv (8 rows)")
+
+
+def build_spectra(data: Path, out: Path) -> None:
+    """Unit-normalized energy spectra (1/MeV) of the continuous fluxes and the broadened 7Be line."""
+    spec = data / "solar_spectra"
+    sources = {
+        "8B": ("8B_shape_Winter_et_al.csv", 1e-3, "W. T. Winter et al., PRC 73 (2006) 025503 (PEANUTS copy)"),
+        "hep": ("hep_shape.csv", 1.0, "J. N. Bahcall, PRC 56 (1997) 3391 (PEANUTS copy)"),
+        "pp": ("pp_shape.csv", 1.0, "J. N. Bahcall, PRC 56 (1997) 3391 (PEANUTS copy)"),
+        "13N": ("n13_shape.csv", 1.0, "Bahcall & Ulrich, RMP 60 (1988) 297 (PEANUTS copy)"),
+        "15O": ("o15_shape.csv", 1.0, "Bahcall & Ulrich, RMP 60 (1988) 297 (PEANUTS copy; header mislabelled N13)"),
+        "17F": ("f17_shape.csv", 1.0, "Bahcall & Ulrich, RMP 60 (1988) 297 (PEANUTS copy)"),
+    }
+    for name, (fname, scale, cite) in sources.items():
+        e, pdf = _load_csv_pairs(spec / fname).T
+        pdf = np.clip(pdf * scale, 0.0, None)  # the Winter table carries -0.000 entries at the end point
+        header = [f"{name} neutrino spectrum, E in MeV, pdf in 1/MeV (as tabulated; loader renormalizes).",
+                  f"source: {cite}."]
+        _write(out / f"spectrum_{name}.csv", header, ["enu_mev", "pdf"], np.column_stack([e, pdf]), "{:.6g}")
+    ground = _load_csv_pairs(spec / "be7ground_shape.csv")
+    excited = _load_csv_pairs(spec / "be7excited_shape.csv")
+    e = np.union1d(ground[:, 0], excited[:, 0])
+    pdf = (BE7_BRANCHING["ground"] * np.interp(e, *ground.T, left=0, right=0) / np.trapezoid(ground[:, 1], ground[:, 0])
+           + BE7_BRANCHING["excited"] * np.interp(e, *excited.T, left=0, right=0)
+           / np.trapezoid(excited[:, 1], excited[:, 0]))
+    header = ["7Be thermally broadened lines (0.8613 MeV, 89.6%; 0.3843 MeV, 10.4%), E in MeV, pdf in 1/MeV.",
+              "source: J. N. Bahcall, PRD 49 (1994) 3923 (PEANUTS copies be7ground/be7excited_shape.csv)."]
+    _write(out / "spectrum_7Be.csv", header, ["enu_mev", "pdf"], np.column_stack([e, pdf]), "{:.6g}")
+
+
+def build_acceptances(data: Path, out: Path) -> None:
+    """PandaX-4T paired digitization and XENONnT SR0+SR1 efficiency summed from the release templates."""
+    paired = _load_csv_pairs(data / "acceptance/pandax/pandaX.csv")
+    header = [
+        "PandaX-4T 8B paired (S1+S2) acceptance vs nuclear recoil energy (keV).",
+        "THIRD-PARTY DIGITIZATION by the SNuDD authors (V. Costa et al., github.com/SNuDD/SNuDD,",
+        "snudd/data/exps/pandaX/pandaX.csv) of Z. Bo et al. (PandaX-4T), PRL 133 (2024) 191001, arXiv:2407.10892.",
+        "The digitization does not label the curve; its onset and plateau fit the paired selection.",
+    ]
+    _write(out / "acceptance_paired.csv", header, ["er_kev", "efficiency"], paired, "{:.7g}")
+
+    import h5py
+
+    release = data / "acceptance/xenonnt/cevns_data_release/templates"
+    energies = np.round(np.arange(0.5, 5.0001, 0.1), 1)
+    eff = {}
+    for run in ("sr0", "sr1"):
+        vals = []
+        for e in energies:
+            path = release / run / "mono" / f"template_XENONnT_{run}_mono_{e:.3f}_cevns_tly_0.0_tqy_0.0.h5"
+            with h5py.File(path, "r") as f:
+                vals.append(float(np.sum(f["templates/template"][()])))
+        eff[run] = np.array(vals)
+    w0, w1 = XENONNT_EXPOSURE_T_YR["sr0"], XENONNT_EXPOSURE_T_YR["sr1"]
+    combined = (w0 * eff["sr0"] + w1 * eff["sr1"]) / (w0 + w1)
+    header = [
+        "XENONnT 8B-CEvNS total detection efficiency vs nuclear recoil energy (keV): sum over all analysis",
+        "bins of the nominal (tly = tqy = 0) monoenergetic NR templates of the official XENONnT CEvNS data",
+        "release (github.com/XENONnT/cevns_data_release, CC-BY-4.0, doi:10.5281/zenodo.20576156), SR0 and SR1;",
+        f"combined = exposure-weighted mean (SR0 {w0} t yr, SR1 {w1} t yr). Data of E. Aprile et al.",
+        "(XENON), PRL 133 (2024) 191002, arXiv:2408.02877. Caveat: the templates were produced for the later",
+        "SR0+SR1+SR2 analysis (arXiv:2604.06002) and predict ~10 events where XENONnT expected 11.9.",
+    ]
+    rows = np.column_stack([energies, eff["sr0"], eff["sr1"], combined])
+    _write(out / "acceptance_xenonnt.csv", header, ["er_kev", "eff_sr0", "eff_sr1", "efficiency"], rows, "{:.7g}")
+
+
+def build_all(data: Path, out: Path) -> None:
+    """Write every shipped table from the upstream data folder."""
+    out.mkdir(parents=True, exist_ok=True)
+    build_solar_model(data, out)
+    build_fluxes(data, out)
+    build_spectra(data, out)
+    build_acceptances(data, out)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
+    parser.add_argument("--out", type=Path, default=ROOT / "bayes_nsi" / "tables")
+    args = parser.parse_args()
+    build_all(args.data, args.out)
+
+
+if __name__ == "__main__":
+    main()
