@@ -1,15 +1,22 @@
 """bayes_nsi: Bayesian and frequentist constraints on neutrino NSI from solar-8B CEvNS in xenon.
 
 Public API: :func:`survival_probability`, :func:`expected_events`, :func:`sm_events`, and the names
-of the couplings (:data:`COUPLINGS`) and data sets (:data:`DATASETS`).
+of the couplings (:data:`COUPLINGS`) and data sets (:data:`DATASETS`). They are imported lazily, so
+that ``bayes-nsi validate`` and spec errors never load PyTensor.
 """
 
 import warnings
 
 warnings.filterwarnings("ignore", message="PyTensor could not link to a BLAS")
 
-from .api import expected_events, sm_events, survival_probability  # noqa: E402
-from .constants import DATASETS  # noqa: E402
-from .couplings import COUPLINGS  # noqa: E402
-
 __all__ = ["COUPLINGS", "DATASETS", "expected_events", "sm_events", "survival_probability"]
+_LAZY = {"expected_events": "api", "sm_events": "api", "survival_probability": "api",
+         "DATASETS": "constants", "COUPLINGS": "couplings"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        from importlib import import_module
+
+        return getattr(import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module 'bayes_nsi' has no attribute {name!r}")

@@ -104,6 +104,7 @@ class DetectorKernel:
     er_kev: np.ndarray
     k0: np.ndarray  # (n_er,) events per Q^2: exposure, targets, 8B flux, acceptance, weights included
     kp: np.ndarray  # (n_er, n_flux * n_enu), same normalization
+    exposure_ratio: float  # exposure used / Table II exposure (the paper normalization is at Table II's)
 
 
 @dataclass(frozen=True)
@@ -145,7 +146,8 @@ def _detector_kernel(dataset: str, acceptance: str, nucleus: Nucleus, enu_nodes:
     exposure = m.exposure_tonne_year if exposure_tonne_year is None else exposure_tonne_year
     targets_per_tonne = 1000.0 / XENON_MOLAR_MASS_KG * AVOGADRO
     prefactor = exposure * targets_per_tonne * b8.flux_cm2_s * SECONDS_PER_YEAR
-    return DetectorKernel(m, acceptance, er, prefactor * k0 * w_er, prefactor * kp * w_er[:, None])
+    return DetectorKernel(m, acceptance, er, prefactor * k0 * w_er, prefactor * kp * w_er[:, None],
+                          exposure / m.exposure_tonne_year)
 
 
 def build_model(datasets=tuple(MEASUREMENTS), acceptance: str = "paper", grids: Grids = Grids(),
@@ -195,7 +197,8 @@ def acceptance_normalization(model: PhysicsModel):
     if modes == {"published"}:
         return np.ones(len(model.kernels))
     sm = _raw_events(model, np.zeros(12), model.nucleus.r_neutron_fm)
-    return np.array([k.measurement.paper_sm_events for k in model.kernels.values()]) / sm
+    paper = np.array([k.measurement.paper_sm_events * k.exposure_ratio for k in model.kernels.values()])
+    return paper / sm
 
 
 def expected_events(model: PhysicsModel, eps12, flux_scale=1.0, r_n_fm=None, acceptance_scale=1.0):

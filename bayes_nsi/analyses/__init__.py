@@ -1,0 +1,26 @@
+"""The analysis runners, one per spec kind, imported only when a run needs them.
+
+Each runner is ``run(spec: dict, out: Path, log: Callable[[str], None]) -> dict``: it writes its files into
+``out`` (the temporary result folder) and returns extra manifest fields, e.g. ``{"timings": {...}}``.
+"""
+
+import importlib
+from collections.abc import Callable
+from pathlib import Path
+
+Runner = Callable[[dict, Path, Callable[[str], None]], dict]
+
+RUNNERS = {
+    "frequentist": "bayes_nsi.analyses.frequentist:run",
+    "posterior": "bayes_nsi.analyses.posterior:run",
+    "compare": "bayes_nsi.analyses.compare:run",
+    "projection": "bayes_nsi.analyses.projection:run",
+}
+
+
+def get_runner(kind: str) -> Runner:
+    """Import and return the runner of an analysis kind."""
+    if kind not in RUNNERS:
+        raise ValueError(f"unknown analysis kind {kind!r}; allowed: {', '.join(RUNNERS)}")
+    module, _, name = RUNNERS[kind].partition(":")
+    return getattr(importlib.import_module(module), name)

@@ -1,0 +1,136 @@
+"""Command line: ``bayes-nsi run SPEC``, ``bayes-nsi validate SPEC`` and ``bayes-nsi list [DIR]``.
+
+Exit codes: 0 done, 1 the run failed, 2 invalid spec or usage, 3 posterior diagnostics failed,
+130 interrupted. The spec is validated before any runner (PyTensor, PyMC) is imported.
+"""
+
+import argparse
+import os
+import sys
+import time
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+
+from bayes_nsi import analyses
+from bayes_nsi.errors import DiagnosticsFailed, SpecError
+from bayes_nsi.results import atomic_result_dir, write_manifest
+from bayes_nsi.spec import load_spec
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_SPEC = 2
+EXIT_DIAGNOSTICS = 3
+EXIT_INTERRUPTED = 130
+
+# Where each kind keeps its random seed (frequentist runs use the optional top-level ``seed``).
+SEED_SECTIONS = {"posterior": "sampler", "compare": "smc"}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse ``argv`` (default ``sys.argv[1:]``), run the sub-command and return its exit code."""
+    args = _parser().parse_args(argv)
+    return args.handler(args)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="bayes-nsi", description="NSI constraints from solar 8B CEvNS data.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="validate a spec, run it and write its result folder")
+    run.add_argument("spec", type=Path, help="TOML spec, e.g. models/paper.toml")
+    run.add_argument("--out", type=Path, help="result folder (default: results/<spec file stem>)")
+    run.add_argument("--quiet", action="store_true", help="print only where the results went")
+    run.set_defaults(handler=_run)
+
+    validate = commands.add_parser("validate", help="check a spec without running it")
+    validate.add_argument("spec", type=Path)
+    validate.set_defaults(handler=_validate)
+
+    listing = commands.add_parser("list", help="list the specs in a folder with their kind and description")
+    listing.add_argument("dir", type=Path, nargs="?", default=Path("models"))
+    listing.set_defaults(handler=_list)
+    return parser
+
+
+def _run(args: argparse.Namespace) -> int:
+    try:
+        spec = load_spec(args.spec)
+    except SpecError as exc:
+        return _spec_error(exc)
+    out = args.out if args.out is not None else Path("results") / args.spec.stem
+    log = _silent if args.quiet else _to_stderr
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    started = time.perf_counter()
+    try:
+        runner = analyses.get_runner(spec["kind"])
+        with atomic_result_dir(out) as partial:
+            log(f"running the {spec['kind']} analysis of {args.spec}")
+            extra = dict(runner(spec, partial, log))
+            timings = {**extra.pop("timings", {}), "total_wall_s": round(time.perf_counter() - started, 3)}
+            extra["spec_file"] = str(args.spec)
+            write_manifest(partial, spec, spec["kind"], spec["acceptance"], _seed(spec), timings, extra)
+    except DiagnosticsFailed as exc:
+        print(f"error: diagnostics failed: {exc}; no results written, previous results left intact", file=sys.stderr)
+        return EXIT_DIAGNOSTICS
+    except KeyboardInterrupt:
+        print("interrupted; previous results left intact", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception:  # noqa: BLE001 - any other failure: show the traceback, exit 1
+        traceback.print_exc()
+        print("error: run failed; previous results left intact", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"results written to {out}")
+    return EXIT_OK
+
+
+def _validate(args: argparse.Namespace) -> int:
+    try:
+        spec = load_spec(args.spec)
+    except SpecError as exc:
+        return _spec_error(exc)
+    print(f"{args.spec}: ok (kind {spec['kind']})")
+    return EXIT_OK
+
+
+def _list(args: argparse.Namespace) -> int:
+    if not args.dir.is_dir():
+        print(f"error: {args.dir}: not a directory; allowed: a folder of TOML specs", file=sys.stderr)
+        return EXIT_SPEC
+    paths = sorted(args.dir.glob("*.toml"))
+    if not paths:
+        print(f"no specs in {args.dir}")
+        return EXIT_OK
+    rows, status = [], EXIT_OK
+    for path in paths:
+        try:
+            spec = load_spec(path)
+        except SpecError as exc:
+            rows.append((path.name, "INVALID", f"{exc.field}: {exc.problem}"))
+            status = EXIT_SPEC
+            continue
+        text = spec.get("description") or spec.get("name") or ""
+        rows.append((path.name, spec["kind"], text.strip().splitlines()[0] if text.strip() else ""))
+    name_width = max(len(row[0]) for row in rows)
+    kind_width = max(len(row[1]) for row in rows)
+    for name, kind, text in rows:
+        print(f"{name:<{name_width}}  {kind:<{kind_width}}  {text}".rstrip())
+    return status
+
+
+def _seed(spec: dict) -> int | None:
+    section = SEED_SECTIONS.get(spec["kind"])
+    return spec[section]["seed"] if section else spec.get("seed")
+
+
+def _spec_error(exc: SpecError) -> int:
+    print(f"error: {exc}", file=sys.stderr)
+    return EXIT_SPEC
+
+
+def _to_stderr(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _silent(message: str) -> None:
+    """Drop progress messages (``--quiet``)."""

@@ -1,0 +1,92 @@
+"""Figure functions: each takes computed results and returns a matplotlib Figure (Figs. 1-4 of the paper)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from .couplings import FLAVOUR_PAIRS  # noqa: E402
+from .intervals import ContourResult, ProfileResult  # noqa: E402
+
+KEY_STYLE = {"paired": ("PandaX-4T paired", "tab:blue"), "us2": ("PandaX-4T US2", "tab:orange"),
+             "xenonnt": ("XENONnT", "tab:green"), "combined": ("Combined", "black")}
+TEX = {"ee": "ee", "emu": r"e\mu", "etau": r"e\tau", "mumu": r"\mu\mu", "mutau": r"\mu\tau", "tautau": r"\tau\tau"}
+
+
+def coupling_label(name: str) -> str:
+    """LaTeX label eps_{ab}^q for a coupling name like 'mutau_d'."""
+    pair, quark = name.split("_")
+    return rf"$\varepsilon_{{{TEX[pair]}}}^{{{quark}}}$"
+
+
+def fig1_survival(enu_mev: np.ndarray, curves: Mapping[float, np.ndarray], note: str) -> plt.Figure:
+    """<P_ee>(E_nu) for several eps_ee^u values (Fig. 1)."""
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for value, p in curves.items():
+        ax.plot(enu_mev, p, label=rf"$\varepsilon_{{ee}}^u = {value:g}$", lw=1.5 if value else 2.5,
+                color="black" if value == 0 else None)
+    ax.set(xscale="log", xlabel=r"$E_\nu$ [MeV]", ylabel=r"$\langle P_{ee}\rangle$", title=note)
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def fig_profiles(result: Mapping[str, Mapping[str, ProfileResult]], quark: str, note: str) -> plt.Figure:
+    """Delta chi^2 against each coupling of one quark, every data set and combined (Figs. 2, 3)."""
+    fig, axes = plt.subplots(2, 3, figsize=(11, 6.5), sharey=True)
+    for ax, (pair, _, _) in zip(axes.ravel(), FLAVOUR_PAIRS, strict=True):
+        name = f"{pair}_{quark}"
+        for key, per in result.items():
+            if name in per:
+                label, colour = KEY_STYLE[key]
+                ax.plot(per[name].x, per[name].delta_chi2, color=colour, label=label)
+        for level, text in ((1.0, r"1$\sigma$"), (4.0, r"2$\sigma$")):
+            ax.axhline(level, color="grey", ls="--", lw=0.8)
+            ax.text(ax.get_xlim()[0], level, text, fontsize=7, va="bottom", color="grey")
+        ax.set(xlabel=coupling_label(name), ylim=(0, 8))
+    for ax in axes[:, 0]:
+        ax.set_ylabel(r"$\Delta\chi^2$")
+    axes[0, 0].legend(fontsize=7)
+    fig.suptitle(note, fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def fig4_contours(planes: Mapping[tuple[str, str], Mapping[str, ContourResult]], note: str,
+                  keys: Sequence[str] = ("paired", "us2", "xenonnt")) -> plt.Figure:
+    """90% CL iso-contours in diagonal (eps^u, eps^d) planes (Fig. 4)."""
+    fig, axes = plt.subplots(1, len(planes), figsize=(4.2 * len(planes), 4), squeeze=False)
+    for ax, ((x, y), per_key) in zip(axes[0], planes.items(), strict=True):
+        for key in keys:
+            if key not in per_key:
+                continue
+            label, colour = KEY_STYLE[key]
+            for i, line in enumerate(per_key[key].lines):
+                ax.plot(line[:, 0], line[:, 1], color=colour, label=label if i == 0 else None)
+        ax.set(xlabel=coupling_label(x), ylabel=coupling_label(y))
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.suptitle(note, fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def fig_projection(factors: Sequence[float], widths: Mapping[str, Sequence[float]], note: str) -> plt.Figure:
+    """Relative total 1-sigma width against the exposure factor, one line per coupling."""
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for name, w in widths.items():
+        w = np.asarray(w, float)
+        ax.plot(factors, w / w[0], marker="o", label=coupling_label(name), ls="-" if name.endswith("_u") else ":")
+    f = np.asarray(factors, float)
+    ax.plot(f, 1 / np.sqrt(f / f[0]), color="grey", lw=3, alpha=0.4, label=r"$1/\sqrt{f}$")
+    ax.set(xscale="log", xlabel="exposure factor f", ylabel="total 1σ width / width at f = 1", title=note)
+    ax.legend(fontsize=6, ncol=3)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig

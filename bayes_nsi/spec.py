@@ -1,0 +1,338 @@
+"""The analysis spec: read a TOML file, check it against schema v1 and the cross-field rules, fill defaults.
+
+Every problem becomes one ``SpecError`` line, ``<file>: <field path>: <what is wrong>; allowed: <...>``,
+raised before anything is computed.
+"""
+
+import copy
+import functools
+import json
+import math
+import tomllib
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator, ValidationError, validators
+from jsonschema.exceptions import best_match
+
+from bayes_nsi.errors import SpecError
+
+SCHEMA_FILE = "spec-v1.json"
+FILE_FIELD = "(file)"
+
+# Keys that only some kinds accept; every other key of the schema is accepted by all kinds.
+KINDS_OF_KEY = {
+    "seed": ("frequentist",),
+    "profile": ("frequentist", "projection"),
+    "contours": ("frequentist",),
+    "priors": ("posterior", "compare"),
+    "nuisances": ("posterior", "compare"),
+    "sampler": ("posterior",),
+    "diagnostics": ("posterior",),
+    "compare": ("compare",),
+    "smc": ("compare",),
+    "prior_sensitivity": ("compare",),
+    "projection": ("projection",),
+}
+# Sections each kind needs: one of each tuple must be present (posterior priors are checked apart).
+REQUIRED_SECTIONS = {
+    "frequentist": (("profile", "contours"),),
+    "posterior": (),
+    "compare": (("compare",),),
+    "projection": (("profile",), ("projection",)),
+}
+# Sections created (then filled with their defaults) when a spec of that kind leaves them out.
+DEFAULT_SECTIONS = {
+    "frequentist": ("figures", "likelihood"),
+    "posterior": ("figures", "likelihood", "nuisances", "sampler", "diagnostics"),
+    "compare": ("figures", "likelihood", "nuisances", "smc"),
+    "projection": ("figures", "likelihood"),
+}
+# Data sets without a public efficiency curve, so unusable with acceptance = "published".
+NO_PUBLISHED_ACCEPTANCE = ("us2",)
+
+
+@functools.cache
+def schema() -> dict:
+    """The JSON Schema (draft 2020-12) of spec version 1."""
+    text = resources.files("bayes_nsi").joinpath("schema").joinpath(SCHEMA_FILE).read_text(encoding="utf-8")
+    return json.loads(text)
+
+
+COUPLINGS: tuple[str, ...] = tuple(schema()["$defs"]["coupling"]["enum"])
+DATASETS: tuple[str, ...] = tuple(schema()["$defs"]["dataset"]["enum"])
+KINDS: tuple[str, ...] = tuple(schema()["properties"]["kind"]["enum"])
+
+
+def load_spec(path: str | Path) -> dict:
+    """Read, validate and complete the TOML spec at ``path``; raise ``SpecError`` on any problem."""
+    source = str(path)
+    try:
+        with open(path, "rb") as handle:
+            data = tomllib.load(handle)
+    except FileNotFoundError:
+        raise SpecError(source, FILE_FIELD, "no such file", "a path to a TOML spec file") from None
+    except IsADirectoryError:
+        raise SpecError(source, FILE_FIELD, "is a directory", "a path to a TOML spec file") from None
+    except OSError as exc:
+        raise SpecError(source, FILE_FIELD, f"cannot read: {exc.strerror}", "a readable TOML spec file") from None
+    except UnicodeDecodeError:
+        raise SpecError(source, FILE_FIELD, "not UTF-8 text", "a UTF-8 TOML file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SpecError(source, FILE_FIELD, f"malformed TOML: {exc}", "TOML 1.0 syntax (https://toml.io)") from None
+    return validate_spec(data, source)
+
+
+def validate_spec(spec: dict, source: str = "<spec>") -> dict:
+    """Validate a spec already parsed into a dict; return a completed deep copy (``spec`` is not changed)."""
+    error = best_match(_validator().iter_errors(spec))
+    if error is not None:
+        raise _schema_error(error, source)
+    spec = _with_defaults(copy.deepcopy(spec))
+    _check_rules(spec, source)
+    return spec
+
+
+def hypothesis_couplings(hypothesis: str) -> tuple[str, ...]:
+    """Couplings left free by a hypothesis name: ``"sm"``, ``"all12"``, ``"ee_u"`` or ``"ee_u+ee_d"``."""
+    if hypothesis == "sm":
+        return ()
+    if hypothesis == "all12":
+        return COUPLINGS
+    parts = tuple(hypothesis.split("+"))
+    unknown = [part for part in parts if part not in COUPLINGS]
+    if unknown:
+        raise ValueError(f"unknown coupling {json.dumps(unknown[0])}")
+    if len(set(parts)) != len(parts):
+        raise ValueError("repeated coupling")
+    return parts
+
+
+# -- schema validation -------------------------------------------------------------------------------
+
+
+def _is_integer(_checker: Any, value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(_checker: Any, value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+@functools.cache
+def _validator() -> Draft202012Validator:
+    """Draft 2020-12 validator where 2.0 is not an integer and NaN or infinity is not a number."""
+    checker = Draft202012Validator.TYPE_CHECKER.redefine_many({"integer": _is_integer, "number": _is_number})
+    return validators.extend(Draft202012Validator, type_checker=checker)(schema())
+
+
+def _schema_error(error: ValidationError, source: str) -> SpecError:
+    """Turn the most relevant jsonschema error into one ``SpecError`` line."""
+    parent = error.parent
+    if parent is not None and parent.validator == "oneOf" and not error.relative_path:
+        error = parent  # the value has none of the allowed shapes: list them all
+    path = list(error.absolute_path)
+    rule, node, value = error.validator, error.schema, error.instance
+    for_dist = f" for dist {_show(value['dist'])}" if isinstance(value, dict) and "dist" in value else ""
+    if rule == "additionalProperties":
+        key = next(k for k in value if k not in node.get("properties", {}))
+        return SpecError(source, _field([*path, key]), f"unknown key{for_dist}", ", ".join(node["properties"]))
+    if rule == "required":
+        key = next(k for k in error.validator_value if k not in value)
+        return SpecError(source, _field([*path, key]), f"missing{for_dist}", _describe(node["properties"][key]))
+    if rule == "type" and isinstance(value, float) and not math.isfinite(value):
+        problem = f"{_show(value)} is not a finite number"
+    elif rule == "type":
+        expected = "table" if node["type"] == "object" else node["type"]
+        problem = f"expected {expected}, got {_type_name(value)} {_show(value)}"
+    elif rule in ("enum", "const", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+        problem = f"{_show(value)} is not allowed"
+    elif rule in ("minItems", "maxItems"):
+        problem = f"has {len(value)} item{'s' if len(value) != 1 else ''}"
+    elif rule == "uniqueItems":
+        problem = "has repeated entries"
+    elif rule == "oneOf":
+        problem = f"{_show(value)} has none of the allowed forms"
+    else:
+        problem = error.message
+    return SpecError(source, _field(path), problem, _describe(node))
+
+
+def _resolve(node: Any) -> Any:
+    """Follow local ``$ref`` pointers (``#/$defs/...``) inside the spec schema."""
+    while isinstance(node, dict) and "$ref" in node:
+        target: Any = schema()
+        for part in node["$ref"].removeprefix("#/").split("/"):
+            target = target[part]
+        node = target
+    return node
+
+
+def _describe(node: Any) -> str:
+    """What a schema node accepts, in words."""
+    node = _resolve(node)
+    if "enum" in node:
+        return ", ".join(str(v) for v in node["enum"])
+    if "const" in node:
+        return _show(node["const"])
+    if "oneOf" in node:
+        return " or ".join(_describe(branch) for branch in node["oneOf"])
+    kind = node.get("type")
+    if kind in ("integer", "number"):
+        return _describe_number(node)
+    if kind == "array":
+        size = node.get("minItems", 0)
+        count = f"{size} items" if node.get("maxItems") == size else f"at least {size}"
+        unique = ", unique" if node.get("uniqueItems") else ""
+        return f"array ({count}{unique}) of {_describe(node.get('items', {}))}"
+    if kind == "object":
+        return "table with keys " + ", ".join(node.get("properties", {}))
+    if kind == "boolean":
+        return "true or false"
+    return str(kind)
+
+
+def _describe_number(node: dict) -> str:
+    low = ("[", node["minimum"]) if "minimum" in node else ("(", node.get("exclusiveMinimum"))
+    high = ("]", node["maximum"]) if "maximum" in node else (")", node.get("exclusiveMaximum"))
+    if low[1] is not None and high[1] is not None:
+        return f"{node['type']} in {low[0]}{low[1]}, {high[1]}{high[0]}"
+    if low[1] is not None:
+        return f"{node['type']} {'>=' if low[0] == '[' else '>'} {low[1]}"
+    if high[1] is not None:
+        return f"{node['type']} {'<=' if high[0] == ']' else '<'} {high[1]}"
+    return node["type"]
+
+
+def _type_name(value: Any) -> str:
+    names = {bool: "boolean", int: "integer", float: "number", str: "string", list: "array", dict: "table"}
+    return names.get(type(value), type(value).__name__)
+
+
+def _show(value: Any, limit: int = 40) -> str:
+    text = json.dumps(value, default=str)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _field(path: list) -> str:
+    text = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in path)
+    return text.removeprefix(".") or "(root)"
+
+
+# -- defaults and cross-field rules ------------------------------------------------------------------
+
+
+def _with_defaults(spec: dict) -> dict:
+    """Create the sections the kind uses, fill every default, expand ``profile.couplings = "all"``."""
+    for section in DEFAULT_SECTIONS[spec["kind"]]:
+        spec.setdefault(section, {})
+    _fill(schema(), spec)
+    if spec.get("profile", {}).get("couplings") == "all":
+        spec["profile"]["couplings"] = list(COUPLINGS)
+    return spec
+
+
+def _fill(node: Any, value: Any) -> None:
+    node = _resolve(node)
+    if isinstance(value, dict):
+        for key, child in node.get("properties", {}).items():
+            if key in value:
+                _fill(child, value[key])
+            elif "default" in child:
+                value[key] = copy.deepcopy(child["default"])
+    elif isinstance(value, list) and "items" in node:
+        for item in value:
+            _fill(node["items"], item)
+
+
+def _check_rules(spec: dict, source: str) -> None:
+    """The rules a schema cannot state: sections per kind, ordered ranges, names inside strings."""
+    _check_kind_sections(spec, source)
+    _check_datasets(spec, source)
+    if "profile" in spec:
+        _check_range(source, "profile.range", spec["profile"]["range"])
+    for i, contour in enumerate(spec.get("contours", [])):
+        _check_range(source, f"contours[{i}].x_range", contour["x_range"])
+        _check_range(source, f"contours[{i}].y_range", contour["y_range"])
+        if contour["x"] == contour["y"]:
+            others = ", ".join(c for c in COUPLINGS if c != contour["x"])
+            raise SpecError(source, f"contours[{i}].y", f"same coupling as contours[{i}].x", others)
+    for name, prior in spec.get("priors", {}).items():
+        if "lower" in prior and not prior["lower"] < prior["upper"]:
+            problem = f"{_show(prior['lower'])} is not below upper = {_show(prior['upper'])}"
+            raise SpecError(source, f"priors.{name}.lower", problem, "lower < upper")
+    if spec["kind"] == "compare":
+        _check_hypotheses(spec, source)
+
+
+def _check_kind_sections(spec: dict, source: str) -> None:
+    kind = spec["kind"]
+    for key in spec:
+        kinds = KINDS_OF_KEY.get(key, KINDS)
+        if kind not in kinds:
+            allowed = "kind = " + " or ".join(json.dumps(k) for k in kinds)
+            raise SpecError(source, key, f"not used by kind {json.dumps(kind)}", allowed)
+    for alternatives in REQUIRED_SECTIONS[kind]:
+        if not any(section in spec for section in alternatives):
+            needs = " or ".join(_header(section) for section in alternatives)
+            allowed = ", or ".join(f"{_header(section)} with keys {_section_keys(section)}" for section in alternatives)
+            raise SpecError(source, alternatives[0], f"missing; kind {json.dumps(kind)} needs {needs}", allowed)
+    if kind == "posterior" and not set(spec.get("priors", {})) - {"default"}:
+        problem = 'no coupling prior; kind "posterior" needs at least one [priors.<coupling>] table'
+        raise SpecError(source, "priors", problem, ", ".join(COUPLINGS))
+
+
+def _header(section: str) -> str:
+    """A section as written in TOML: ``[profile]`` or ``[[contours]]``."""
+    return f"[[{section}]]" if schema()["properties"][section].get("type") == "array" else f"[{section}]"
+
+
+def _section_keys(section: str) -> str:
+    node = schema()["properties"][section]
+    return ", ".join(_resolve(node.get("items", node))["properties"])
+
+
+def _check_datasets(spec: dict, source: str) -> None:
+    datasets = spec["datasets"]
+    if spec["acceptance"] == "published":
+        hidden = [d for d in datasets if d in NO_PUBLISHED_ACCEPTANCE]
+        if hidden:
+            usable = ", ".join(d for d in DATASETS if d not in NO_PUBLISHED_ACCEPTANCE)
+            problem = f'"published" has no public acceptance curve for {json.dumps(hidden[0])} in datasets'
+            raise SpecError(source, "acceptance", problem, f'acceptance = "paper", or datasets from {usable}')
+    for name in spec.get("measurements", {}):
+        if name not in datasets:
+            problem = f"data set {json.dumps(name)} is not in datasets"
+            raise SpecError(source, f"measurements.{name}", problem, ", ".join(datasets))
+
+
+def _check_range(source: str, field: str, bounds: list) -> None:
+    low, high = bounds
+    if not low < high:
+        problem = f"lower end {_show(low)} is not below upper end {_show(high)}"
+        raise SpecError(source, field, problem, "[lo, hi] with lo < hi, both in [-10, 10]")
+
+
+def _check_hypotheses(spec: dict, source: str) -> None:
+    priors = spec.get("priors", {})
+    seen: dict[frozenset, int] = {}
+    for i, hypothesis in enumerate(spec["compare"]["hypotheses"]):
+        field = f"compare.hypotheses[{i}]"
+        try:
+            free = hypothesis_couplings(hypothesis)
+        except ValueError as exc:
+            allowed = 'sm, all12, or "+"-joined names from ' + ", ".join(COUPLINGS)
+            raise SpecError(source, field, f"{exc} in {json.dumps(hypothesis)}", allowed) from None
+        if frozenset(free) in seen:
+            problem = (
+                f"{json.dumps(hypothesis)} frees the same couplings as compare.hypotheses[{seen[frozenset(free)]}]"
+            )
+            raise SpecError(source, field, problem, "distinct hypotheses")
+        seen[frozenset(free)] = i
+        missing = [c for c in free if c not in priors and "default" not in priors]
+        if missing:
+            problem = f"no prior for {missing[0]}, which {field} ({hypothesis}) leaves free"
+            raise SpecError(
+                source, f"priors.{missing[0]}", problem, f"a [priors.{missing[0]}] or [priors.default] table"
+            )
