@@ -1,0 +1,110 @@
+"""Frequentist analysis: detection sum rule, symmetric points (eq. 18), Table III structure, reproducibility.
+
+Independent numbers: Q_W = Z g_p + N g_n and k = N + 2Z (u), 2N + Z (d) from eq. (18) in closed form;
+the rotation columns of U = U23 U13 are orthonormal, so the flavour weights of the rate sum to one.
+"""
+
+import json
+
+import numpy as np
+import pytensor
+import pytensor.tensor as pt
+import pytest
+from scipy.optimize import brentq
+
+from bayes_nsi import frequentist, likelihood, rates
+from bayes_nsi.cli import main
+from bayes_nsi.constants import G_V_NEUTRON, G_V_PROTON, MEASUREMENTS, natural_xenon
+from bayes_nsi.couplings import COUPLINGS
+
+XE = natural_xenon()
+Q_W = XE.z * G_V_PROTON + XE.n * G_V_NEUTRON
+K = {"u": XE.n + 2 * XE.z, "d": 2 * XE.n + XE.z}
+DIAGONAL = [f"{a}_{q}" for q in "ud" for a in ("ee", "mumu", "tautau")]
+
+
+@pytest.fixture(scope="module")
+def events_and_grad():
+    model = rates.build_model(("paired", "us2", "xenonnt"), "paper")
+    eps = pt.dvector("eps")
+    ev = rates.expected_events(model, eps)
+    jac = pytensor.gradient.jacobian(ev, eps)
+    return pytensor.function([eps], [ev, jac])
+
+
+def test_flavour_weights_sum_to_one(events_and_grad):
+    """dR/d eps_aa^q at 0 = R_SM w_a 2k/Q_W, and w_ee + w_mumu + w_tautau = 1 for each quark."""
+    sm, jac = events_and_grad(np.zeros(12))
+    for q in "ud":
+        w = [jac[:, COUPLINGS.index(f"{a}_{q}")] / (sm * 2 * K[q] / Q_W) for a in ("ee", "mumu", "tautau")]
+        np.testing.assert_allclose(np.sum(w, axis=0), 1.0, rtol=1e-9)
+        assert all(np.all(x > 0) for x in w)
+
+
+@pytest.mark.parametrize("name", DIAGONAL)
+def test_symmetric_point_closed_form(events_and_grad, name):
+    """At eps* = -2 Q_W / k every Q_i^2 equals Q_W^2 (eq. 18), so the rate is the SM rate exactly."""
+    star = -2 * Q_W / K[name[-1]]
+    idx = COUPLINGS.index(name)
+    sm = events_and_grad(np.zeros(12))[0]
+
+    def shift(x, d):
+        eps = np.zeros(12)
+        eps[idx] = x
+        return events_and_grad(eps)[0][d] - sm[d]
+
+    for d in range(3):
+        root = brentq(shift, 0.5 * star, 1.5 * star, args=(d,), xtol=1e-12)
+        assert root == pytest.approx(star, abs=1e-8)
+
+
+def test_intervals_bracket_symmetric_structure():
+    """PandaX-4T data prefer more events than the SM: two 1-sigma pieces, which contain eps = 0 (and the
+    symmetric point) exactly when ((R_exp - R_SM) / sigma)^2 <= 1, the minimum of chi^2 being 0."""
+    obs = likelihood.observations(("paired", "us2", "xenonnt"))
+    scanner = frequentist.Chi2Scanner.for_data(obs)
+    res = frequentist.profiles(scanner, ["ee_u"], -1.0, 1.0, 401, (1.0, 4.0))
+    star = -2 * Q_W / K["u"]
+    for key in ("paired", "us2"):
+        pieces = res[key]["ee_u"].intervals[1.0]
+        assert len(pieces) == 2
+        m = MEASUREMENTS[key]
+        sm_inside = ((m.value - m.paper_sm_events) / m.sigma) ** 2 <= 1.0
+        assert any(a <= 0.0 <= b for a, b in pieces) == sm_inside
+        assert any(a <= star <= b for a, b in pieces) == sm_inside
+        # the two pieces mirror each other about eps*/2 (rate depends on (1 + k eps/Q_W)^2 at leading order)
+        (a1, b1), (a2, b2) = pieces
+        assert (b1 + a2) / 2 == pytest.approx(star / 2, abs=0.03)
+    # chi^2 values: measured value and error of eq. (20), at the SM point
+    sm_chi2 = scanner.chi2(np.zeros((1, 12)))
+    for d, m in MEASUREMENTS.items():
+        assert sm_chi2[d][0] == pytest.approx(((m.value - m.paper_sm_events) / m.sigma) ** 2, rel=1e-9)
+
+
+def test_same_spec_same_numbers(tmp_path):
+    """Two runs of the same frequentist spec give identical intervals and contours."""
+    spec = tmp_path / "small.toml"
+    spec.write_text("""schema_version = 1
+kind = "frequentist"
+datasets = ["paired", "xenonnt"]
+[profile]
+couplings = ["ee_u", "mutau_d"]
+range = [-1.0, 1.0]
+points = 201
+[[contours]]
+x = "ee_u"
+y = "ee_d"
+x_range = [-1.0, 1.0]
+y_range = [-1.0, 1.0]
+points = 41
+[figures]
+enabled = false
+""")
+    outs = [tmp_path / "a", tmp_path / "b"]
+    for out in outs:
+        assert main(["run", str(spec), "--out", str(out), "--quiet"]) == 0
+    for name in ("intervals.json", "contours.json", "sm_events.json", "profiles.csv"):
+        assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes()
+    data = json.loads((outs[0] / "intervals.json").read_text())
+    assert data["acceptance"] == "paper"
+    assert set(data["1sigma"]) == {"paired", "xenonnt", "combined"}
