@@ -6,6 +6,7 @@ Exit codes: 0 done, 1 the run failed, 2 invalid spec or usage, 3 posterior diagn
 
 import argparse
 import os
+import signal
 import sys
 import time
 import traceback
@@ -62,6 +63,7 @@ def _run(args: argparse.Namespace) -> int:
     log = _silent if args.quiet else _to_stderr
     os.environ.setdefault("MPLBACKEND", "Agg")
     started = time.perf_counter()
+    signal.signal(signal.SIGTERM, _interrupt)  # a polite kill cleans up like Ctrl-C
     try:
         runner = analyses.get_runner(spec["kind"])
         with atomic_result_dir(out) as partial:
@@ -82,6 +84,10 @@ def _run(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     print(f"results written to {out}")
     return EXIT_OK
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _validate(args: argparse.Namespace) -> int:

@@ -26,6 +26,7 @@ def atomic_result_dir(final: Path) -> Iterator[Path]:
     """
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_partials(final)
     partial = final.parent / f".{final.name}.partial-{os.getpid()}"
     _remove(partial)
     partial.mkdir()
@@ -35,6 +36,24 @@ def atomic_result_dir(final: Path) -> Iterator[Path]:
     except BaseException:
         _remove(partial)
         raise
+
+
+def _remove_stale_partials(final: Path) -> None:
+    """Delete partial folders left by runs of ``final`` that were killed outright (SIGKILL, power loss)."""
+    for stale in final.parent.glob(f".{final.name}.partial-*"):
+        pid = stale.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and not _process_alive(int(pid)):
+            _remove(stale)
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _swap_into_place(new: Path, final: Path) -> None:
