@@ -194,3 +194,13 @@ def test_hypothesis_couplings():
 @pytest.mark.parametrize("path", sorted((HERE.parent / "models").glob("*.toml")), ids=lambda p: p.name)
 def test_shipped_specs_are_valid(path):
     assert load_spec(path)["kind"] in ("frequentist", "posterior", "compare", "projection")
+
+
+def test_schema_names_match_the_physics_names():
+    """The schema's coupling and data-set names are the ones the physics graph uses."""
+    from bayes_nsi import spec as spec_module
+    from bayes_nsi.constants import DATASETS as PHYSICS_DATASETS
+    from bayes_nsi.couplings import COUPLINGS as PHYSICS_COUPLINGS
+
+    assert tuple(spec_module.COUPLINGS) == PHYSICS_COUPLINGS
+    assert tuple(spec_module.DATASETS) == PHYSICS_DATASETS
