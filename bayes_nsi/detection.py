@@ -33,7 +33,7 @@ def cross_section_shape(enu_mev, er_kev, mass_gev: float):
     """G_F^2/(2 pi) m_N (2 - m_N E_r/E^2) in cm^2/keV, i.e. eq. (1) divided by Q_W^2 F^2 (zero past kinematics)."""
     shape = 2.0 - mass_gev * er_kev / enu_mev**2
     norm = G_FERMI_GEV2**2 / (2 * np.pi) * mass_gev * HBARC2_CM2_GEV2 * 1e-6
-    return norm * np.clip(shape, 0.0, None) if isinstance(shape, np.ndarray) else norm * pt.maximum(shape, 0.0)
+    return norm * pt.maximum(shape, 0.0) if isinstance(shape, pt.Variable) else norm * np.clip(shape, 0.0, None)
 
 
 def sm_weak_charge(nucleus: Nucleus) -> float:

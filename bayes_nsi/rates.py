@@ -80,7 +80,8 @@ def acceptance_curve(dataset: str) -> tuple[np.ndarray, np.ndarray]:
     acc = inputs.acceptance(dataset)
     inside = (acc.er_kev > m.er_min_kev) & (acc.er_kev < m.er_max_kev)
     knots = np.concatenate([[m.er_min_kev], acc.er_kev[inside], [m.er_max_kev]])
-    return knots, np.interp(knots, acc.er_kev, acc.efficiency, left=0.0, right=0.0)
+    # The paired digitization stops at 2.974 keV on its plateau: held flat to the window's 3.0 keV.
+    return knots, np.interp(knots, acc.er_kev, acc.efficiency, left=0.0, right=acc.efficiency[-1])
 
 
 def _gauss_segments(knots: np.ndarray, n: int, max_len: float = np.inf) -> tuple[np.ndarray, np.ndarray]:

@@ -84,6 +84,15 @@ def build_fluxes(data: Path, out: Path) -> None:
     print("wrote fluxes_b16_gs98.csv (8 rows)")
 
 
+def _zero_padded(line: np.ndarray) -> np.ndarray:
+    """A line shape with zeros added one grid step beyond each end, so that merging two lines on a
+    common grid cannot interpolate a spurious ramp between them."""
+    step_lo, step_hi = line[1, 0] - line[0, 0], line[-1, 0] - line[-2, 0]
+    ends = [[line[0, 0] - step_lo, 0.0]] if line[0, 1] > 0 else []
+    tail = [[line[-1, 0] + step_hi, 0.0]] if line[-1, 1] > 0 else []
+    return np.array(ends + line.tolist() + tail)
+
+
 def build_spectra(data: Path, out: Path) -> None:
     """Unit-normalized energy spectra (1/MeV) of the continuous fluxes and the broadened 7Be line."""
     spec = data / "solar_spectra"
@@ -101,12 +110,10 @@ def build_spectra(data: Path, out: Path) -> None:
         header = [f"{name} neutrino spectrum, E in MeV, pdf in 1/MeV (as tabulated; loader renormalizes).",
                   f"source: {cite}."]
         _write(out / f"spectrum_{name}.csv", header, ["enu_mev", "pdf"], np.column_stack([e, pdf]), "{:.6g}")
-    ground = _load_csv_pairs(spec / "be7ground_shape.csv")
-    excited = _load_csv_pairs(spec / "be7excited_shape.csv")
-    e = np.union1d(ground[:, 0], excited[:, 0])
-    pdf = (BE7_BRANCHING["ground"] * np.interp(e, *ground.T, left=0, right=0) / np.trapezoid(ground[:, 1], ground[:, 0])
-           + BE7_BRANCHING["excited"] * np.interp(e, *excited.T, left=0, right=0)
-           / np.trapezoid(excited[:, 1], excited[:, 0]))
+    lines = [_zero_padded(_load_csv_pairs(spec / f)) for f in ("be7ground_shape.csv", "be7excited_shape.csv")]
+    e = np.union1d(lines[0][:, 0], lines[1][:, 0])
+    pdf = sum(BE7_BRANCHING[b] * np.interp(e, *line.T, left=0, right=0) / np.trapezoid(line[:, 1], line[:, 0])
+              for b, line in zip(("ground", "excited"), lines, strict=True))
     header = ["7Be thermally broadened lines (0.8613 MeV, 89.6%; 0.3843 MeV, 10.4%), E in MeV, pdf in 1/MeV.",
               "source: J. N. Bahcall, PRD 49 (1994) 3923 (PEANUTS copies be7ground/be7excited_shape.csv)."]
     _write(out / "spectrum_7Be.csv", header, ["enu_mev", "pdf"], np.column_stack([e, pdf]), "{:.6g}")

@@ -1,0 +1,222 @@
+"""Event rates (eqs. 1-4, 16, 18, 19): convergence, gradients, an independent scipy calculation, API checks."""
+
+import numpy as np
+import pytensor
+import pytensor.tensor as pt
+import pytest
+from scipy import integrate, special
+
+from bayes_nsi import api, rates
+from bayes_nsi.couplings import COUPLINGS, coupling_vector
+from bayes_nsi.inputs import TABLES
+
+# ---------------------------------------------------------------------------------------------------
+# Points: the SM, the issue's NSI points, and five random coupling vectors (batch check).
+NAMED_POINTS = [{}, {"ee_u": -0.3}, {"ee_u": 0.5}, {"emu_d": 0.7}, {"tautau_u": -0.8}]
+RANDOM = np.random.default_rng(11).uniform(-0.5, 0.5, size=(5, 12))
+POINTS = np.vstack([[coupling_vector(**p) for p in NAMED_POINTS], RANDOM])
+PUBLISHED = ("paired", "xenonnt")
+
+
+@pytest.fixture(scope="module")
+def events():
+    """Events at POINTS for default and doubled grids, both acceptance modes (one compiled function)."""
+    grids = {"default": rates.Grids(), "doubled": rates.Grids().doubled()}
+    datasets = {"paper": ("paired", "us2", "xenonnt"), "published": PUBLISHED}
+    models = {(mode, g): rates.build_model(datasets[mode], acceptance=mode, grids=gr)
+              for mode in ("paper", "published") for g, gr in grids.items()}
+    eps = pt.dmatrix("eps")
+    fn = pytensor.function([eps], [rates.expected_events(m, eps) for m in models.values()])
+    return dict(zip(models, fn(POINTS), strict=True))
+
+
+@pytest.mark.parametrize("mode", ["paper", "published"])
+def test_quadrature_convergence(events, mode):
+    default, doubled = events[(mode, "default")], events[(mode, "doubled")]
+    assert np.all(default > 0)
+    np.testing.assert_allclose(default, doubled, rtol=1e-4, atol=0)
+
+
+def test_paper_mode_sm_values():
+    assert api.expected_events("paired") == pytest.approx(2.4, rel=1e-13)
+    assert api.expected_events("us2") == pytest.approx(46.8, rel=1e-13)
+    assert api.expected_events("xenonnt") == pytest.approx(11.3, rel=1e-13)
+
+
+def test_paper_and_published_differ_only_by_a_constant(events):
+    """The paper normalization is one factor per data set: the ratio to the published mode is point-independent."""
+    ratio = events[("paper", "default")][:, [0, 2]] / events[("published", "default")]
+    np.testing.assert_allclose(ratio, np.broadcast_to(ratio[0], ratio.shape), rtol=1e-12)
+
+
+def test_batch_equals_single_calls(events):
+    names = list(COUPLINGS)
+    batch = events[("paper", "default")][-5:]
+    for k, row in enumerate(RANDOM):
+        kw = dict(zip(names, row, strict=True))
+        single = [api.expected_events(d, "paper", **kw) for d in ("paired", "us2", "xenonnt")]
+        np.testing.assert_allclose(batch[k], single, rtol=1e-12)
+    pub = events[("published", "default")][-5:]
+    kw = dict(zip(names, RANDOM[2], strict=True))
+    np.testing.assert_allclose(pub[2], [api.expected_events(d, "published", **kw) for d in PUBLISHED], rtol=1e-12)
+
+
+def test_errors_name_the_allowed_values():
+    with pytest.raises(ValueError, match=r"'published'.*us2.*allowed.*'paper'"):
+        api.expected_events("us2", "published")
+    with pytest.raises(ValueError, match=r"unknown 'lux'.*allowed: paired, us2, xenonnt"):
+        api.expected_events("lux")
+    with pytest.raises(ValueError, match=r"allowed: paper, published"):
+        api.expected_events("paired", "digitized")
+    with pytest.raises(ValueError, match=r"'ee_s'.*allowed: " + ", ".join(COUPLINGS)):
+        api.expected_events("paired", ee_s=0.1)
+    with pytest.raises(ValueError, match=r"unknown 'lux'.*allowed"):
+        rates.build_model(("paired", "lux"))
+    with pytest.raises(ValueError, match=r"us2.*allowed for us2: 'paper'"):
+        rates.build_model(("us2",), acceptance="published")
+
+
+# ---------------------------------------------------------------------------------------------------
+# Gradients against central finite differences.
+
+@pytest.fixture(scope="module")
+def value_and_grad():
+    """(eps, flux_scale, r_n_fm) -> [summed events, d/d eps, d/d flux_scale, d/d r_n_fm], paper mode.
+
+    The paper mode covers all three data sets and differs from the published one only by a constant factor
+    per data set (checked above); a second graph would double the cold numba compile (~40 s).
+    """
+    eps, flux, rn = pt.dvector("eps"), pt.dscalar("flux"), pt.dscalar("rn")
+    total = pt.sum(rates.expected_events(rates.build_model(acceptance="paper"), eps, flux_scale=flux, r_n_fm=rn))
+    fn = pytensor.function([eps, flux, rn], [total, *pytensor.grad(total, [eps, flux, rn])])
+    return lambda e, f, r: [np.asarray(v) for v in fn(e, f, r)]
+
+
+@pytest.mark.parametrize("point", ["sm", "random"])
+def test_gradients_against_finite_differences(value_and_grad, point):
+    eps0 = np.zeros(12) if point == "sm" else np.random.default_rng(12).uniform(-0.4, 0.4, 12)
+    flux0, rn0 = 1.07, 4.9
+    total, g_eps, g_flux, g_rn = value_and_grad(eps0, flux0, rn0)
+    value = lambda e=eps0, f=flux0, r=rn0: value_and_grad(e, f, r)[0]
+    h_eps, h_rn, h_flux = 1e-4, 1e-4, 1e-3
+    fd = np.array([(value(e=eps0 + h_eps * np.eye(12)[i]) - value(e=eps0 - h_eps * np.eye(12)[i])) / (2 * h_eps)
+                   for i in range(12)])
+    np.testing.assert_allclose(g_eps, fd, rtol=1e-5, atol=1e-7 * total)
+    assert np.max(np.abs(g_eps)) > 0.1 * total  # not trivially zero
+    assert g_flux == pytest.approx((value(f=flux0 + h_flux) - value(f=flux0 - h_flux)) / (2 * h_flux), rel=1e-5)
+    assert g_flux == pytest.approx(total / flux0, rel=1e-12)  # linear in the flux
+    assert g_rn == pytest.approx((value(r=rn0 + h_rn) - value(r=rn0 - h_rn)) / (2 * h_rn), rel=1e-5)
+    assert g_rn < 0  # a larger nucleus has a smaller form factor
+
+
+# ---------------------------------------------------------------------------------------------------
+# Independent calculation of the published-mode events with numpy/scipy from the shipped tables.
+
+G_F, HBARC2, HBARC, AMU, N_A = 1.1663787e-5, 0.3893794e-27, 0.1973269804, 0.93149410, 6.02214076e23
+YEAR_S = 365.25 * 86400
+ISOTOPES = np.array([(124, 0.000952, 4.7661), (126, 0.000890, 4.7722), (128, 0.019102, 4.7774),
+                     (129, 0.264006, 4.7775), (130, 0.040710, 4.7818), (131, 0.212324, 4.7808),
+                     (132, 0.269086, 4.7859), (134, 0.104357, 4.7899), (136, 0.088573, 4.7964)])
+_AB = ISOTOPES[:, 1] / ISOTOPES[:, 1].sum()
+Z = 54
+A_MEAN = _AB @ ISOTOPES[:, 0]
+N_NEUT, M_N, R_N = A_MEAN - Z, A_MEAN * AMU, _AB @ ISOTOPES[:, 2] + 0.2
+Q_W = Z * (0.5 - 2 * 0.23857) - 0.5 * N_NEUT
+S2_12, S2_13, S2_23, DM21 = 0.318, 0.02200, 0.574, 7.50e-5
+WINDOWS = {"paired": (1.25, 1.1, 3.0), "xenonnt": (3.51, 0.5, 3.0)}  # Table II: exposure, E_r window
+
+
+def read_csv(name):
+    lines = [ln for ln in (TABLES / name).read_text().splitlines() if ln.strip() and not ln.startswith("#")]
+    cols = lines[0].split(",")
+    data = np.array([[float(v) for v in ln.split(",")] for ln in lines[1:]])
+    return {c: data[:, i] for i, c in enumerate(cols)}
+
+
+def rotation():
+    t13, t23 = np.arcsin(np.sqrt(S2_13)), np.arcsin(np.sqrt(S2_23))
+    u23 = np.array([[1, 0, 0], [0, np.cos(t23), np.sin(t23)], [0, -np.sin(t23), np.cos(t23)]])
+    u13 = np.array([[np.cos(t13), 0, np.sin(t13)], [0, 1, 0], [-np.sin(t13), 0, np.cos(t13)]])
+    return u23 @ u13
+
+
+def rotated(eps12):
+    """(et^u, et^d) = U^T eps U for the six (ee, emu, etau, mumu, mutau, tautau) entries of each quark."""
+    u = rotation()
+    out = []
+    for q in (0, 1):
+        ee, em, et, mm, mt, tt = eps12[6 * q: 6 * q + 6]
+        out.append(u.T @ np.array([[ee, em, et], [em, mm, mt], [et, mt, tt]]) @ u)
+    return out
+
+
+def weak_charges(eps12):
+    """Eq. (18): rows e and mu of Q_W 1 + N(et^u + 2 et^d) + Z(2 et^u + et^d), squared norms."""
+    etu, etd = rotated(eps12)
+    c = Q_W * np.eye(3) + N_NEUT * (etu + 2 * etd) + Z * (2 * etu + etd)
+    return np.sum(c[0] ** 2), np.sum(c[1] ** 2)
+
+
+def mean_survival(enu, eps12):
+    """Eq. (16) with eqs. (9)-(15) for 8B and hep (the only fluxes above 4 MeV), trapezoid over r."""
+    sun = read_csv("solar_b16_gs98.csv")
+    n_e, y_n = 10 ** sun["log10_ne"], sun["Y_n"]
+    etu, etd = rotated(eps12)
+    d_u, d_d = (etu[1, 1] - etu[0, 0]) / 2, (etd[1, 1] - etd[0, 0]) / 2
+    n_u, n_d = etu[0, 1], etd[0, 1]
+    pot = 1.526e-7 * n_e[None, :] * enu[:, None]
+    y_u, y_d = 2 + y_n, 1 + 2 * y_n
+    a = pot * ((1 - S2_13) - 2 * (y_u * d_u + y_d * d_d))
+    b = 2 * pot * (y_u * n_u + y_d * n_d)
+    c2, s2 = 1 - 2 * S2_12, 2 * np.sqrt(S2_12 * (1 - S2_12))
+    cos2m = (DM21 * c2 - a) / np.hypot(DM21 * c2 - a, DM21 * s2 + b)
+    p_local = (1 - S2_13) ** 2 * 0.5 * (1 + c2 * cos2m) + S2_13**2
+    num = den = 0.0
+    for flux, norm in (("8B", 5.46e6), ("hep", 7.98e3)):
+        spec = read_csv(f"spectrum_{flux}.csv")
+        phi = norm * np.interp(enu, spec["enu_mev"], spec["pdf"], 0, 0) / np.trapezoid(spec["pdf"], spec["enu_mev"])
+        rho = sun[f"prod_{flux}"]
+        num = num + phi * np.trapezoid(rho * p_local, sun["r"], axis=1) / np.trapezoid(rho, sun["r"])
+        den = den + phi
+    return num / den
+
+
+def reference_events(dataset, eps12):
+    exposure, lo, hi = WINDOWS[dataset]
+    spec = read_csv("spectrum_8B.csv")
+    e_tab, pdf_tab = spec["enu_mev"], spec["pdf"] / np.trapezoid(spec["pdf"], spec["enu_mev"])
+    e_end = e_tab[pdf_tab > 0][-1] + 0.1  # the Winter table is zero from 15.3 MeV on
+    e_grid = np.arange(4.0, e_end + 0.005, 0.005)
+    p_grid = mean_survival(e_grid, eps12)
+    q2_e, q2_mu = weak_charges(eps12)
+    acc = read_csv(f"acceptance_{dataset}.csv")
+    r0 = np.sqrt(5 / 3 * (R_N**2 - 3 * 0.9**2))
+
+    def d_rate(er):  # dR/dE_r without the constant prefactor, per keV (eq. 3 with eq. 19's weights)
+        e_min = np.sqrt(M_N * er / 2)
+        enu = np.union1d(np.r_[e_min, e_tab[(e_tab > e_min) & (e_tab < e_end)], e_end], np.arange(e_min, e_end, 0.002))
+        p = np.interp(enu, e_grid, p_grid)
+        xsec = G_F**2 / (2 * np.pi) * M_N * np.clip(2 - M_N * er / enu**2, 0, None) * HBARC2 * 1e-6  # cm^2/keV
+        q2 = p * q2_e + (1 - p) * q2_mu
+        x = np.sqrt(2 * M_N * er * 1e-6) / HBARC * r0
+        helm = 3 * special.spherical_jn(1, x) / x * np.exp(-((np.sqrt(2 * M_N * er * 1e-6) / HBARC * 0.9) ** 2) / 2)
+        return helm**2 * np.trapezoid(np.interp(enu, e_tab, pdf_tab) * xsec * q2, enu)
+
+    def acceptance(er):  # the published curve, linear between its points; flat past the last (documented)
+        return np.interp(er, acc["er_kev"], acc["efficiency"], left=0.0, right=acc["efficiency"][-1])
+
+    knots = acc["er_kev"][(acc["er_kev"] > lo) & (acc["er_kev"] < hi)]
+    val, _ = integrate.quad(lambda er: acceptance(er) * d_rate(er), lo, hi, points=knots, limit=200, epsrel=1e-8)
+    return exposure * 1000 / 0.1313 * N_A * 5.46e6 * YEAR_S * val
+
+
+@pytest.mark.parametrize("k", range(len(NAMED_POINTS)), ids=[str(p) or "SM" for p in NAMED_POINTS])
+def test_published_events_against_independent_calculation(events, k):
+    got = events[("published", "default")][k]
+    ref = [reference_events(d, POINTS[k]) for d in PUBLISHED]
+    # the brief asks for 1e-3; the two calculations agree to ~1.3e-4 (the paired curve ends at 2.974 keV, where
+    # the package ramps the efficiency linearly to 0 at 3.0 keV and this reference cuts it: ~1e-4), so 3e-4
+    # also catches a 365-day year (7e-4)
+    np.testing.assert_allclose(got, ref, rtol=3e-4)
+    if k == 0:
+        assert ref == pytest.approx([2.73, 9.94], abs=0.01)

@@ -1,0 +1,165 @@
+"""Exact adiabatic three-flavour survival probability: limits, and the size of the two-flavour error.
+
+Run with ``-s`` to see the 2-flavour vs 3-flavour table.
+"""
+
+import numpy as np
+import pytest
+
+import bayes_nsi
+from bayes_nsi.flavour_check import two_vs_three_flavour
+from bayes_nsi import three_flavour
+from bayes_nsi.constants import DE_SALAS_2021 as OSC
+from bayes_nsi.couplings import COUPLINGS, coupling_vector
+from bayes_nsi.inputs import TABLES
+
+S2_12, S2_13, S2_23, DM21, DM31 = 0.318, 0.02200, 0.574, 7.50e-5, 2.55e-3
+C13SQ = 1 - S2_13
+V_EV2 = 1.526e-7
+
+
+def read_csv(name):
+    lines = [ln for ln in (TABLES / name).read_text().splitlines() if ln.strip() and not ln.startswith("#")]
+    cols = lines[0].split(",")
+    data = np.array([[float(v) for v in ln.split(",")] for ln in lines[1:]])
+    return {c: data[:, i] for i, c in enumerate(cols)}
+
+
+SUN = read_csv("solar_b16_gs98.csv")
+
+
+def sm_mean_survival(enu):
+    """c13^4 (1 + cos2th12 cos2th_m)/2 + s13^4 (A = V c13^2), averaged over 8B and hep production."""
+    enu = np.atleast_1d(enu)
+    n_e = 10.0 ** SUN["log10_ne"]
+    c2, s2 = 1 - 2 * S2_12, 2 * np.sqrt(S2_12 * (1 - S2_12))
+    a = V_EV2 * n_e[None, :] * enu[:, None] * C13SQ
+    p = C13SQ**2 * 0.5 * (1 + c2 * (DM21 * c2 - a) / np.hypot(DM21 * c2 - a, DM21 * s2)) + S2_13**2
+    num = den = 0.0
+    for flux, norm in (("8B", 5.46e6), ("hep", 7.98e3)):
+        spec = read_csv(f"spectrum_{flux}.csv")
+        phi = norm * np.interp(enu, spec["enu_mev"], spec["pdf"], 0, 0) / np.trapezoid(spec["pdf"], spec["enu_mev"])
+        rho = SUN[f"prod_{flux}"]
+        num = num + phi * np.trapezoid(rho * p, SUN["r"], axis=1) / np.trapezoid(rho, SUN["r"])
+        den = den + phi
+    return num / den
+
+
+def rotation(i, j, theta):
+    """Rotation by theta in the (i, j) plane: R_ii = R_jj = cos, R_ij = sin, R_ji = -sin."""
+    r = np.eye(3)
+    r[i, i] = r[j, j] = np.cos(theta)
+    r[i, j], r[j, i] = np.sin(theta), -np.sin(theta)
+    return r
+
+
+def pmns():
+    """U23 U13 U12 from explicit rotation angles (delta = 0)."""
+    t12, t13, t23 = (np.arcsin(np.sqrt(s)) for s in (S2_12, S2_13, S2_23))
+    return rotation(1, 2, t23) @ rotation(0, 2, t13) @ rotation(0, 1, t12)
+
+
+def exact_adiabatic(enu, n_e, y_n, eps12):
+    """Own 3x3: 2E H = U diag(0, dm21, dm31) U^T + V [e e^T + Y_u eps^u + Y_d eps^d]; adiabatic P_ee."""
+    u = pmns()
+    mats = []
+    for q in (0, 1):
+        ee, em, et, mm, mt, tt = eps12[6 * q: 6 * q + 6]
+        mats.append(np.array([[ee, em, et], [em, mm, mt], [et, mt, tt]]))
+    h = u @ np.diag([0, DM21, DM31]) @ u.T + V_EV2 * n_e * enu * (
+        np.diag([1.0, 0, 0]) + (2 + y_n) * mats[0] + (1 + 2 * y_n) * mats[1])
+    _, vec = np.linalg.eigh(h)
+    return float(np.sum(vec[0, :] ** 2 * u[0, :] ** 2))
+
+
+def test_pmns_matches():
+    np.testing.assert_allclose(three_flavour.pmns(OSC), pmns(), rtol=0, atol=1e-15)
+    np.testing.assert_allclose(pmns() @ pmns().T, np.eye(3), atol=1e-15)
+
+
+def test_sm_limit_against_closed_form():
+    p3 = bayes_nsi.survival_probability([10.0], method="three_flavour")[0]
+    assert p3 == pytest.approx(sm_mean_survival(10.0)[0], abs=1e-3)
+
+
+def test_vacuum_limit_exact():
+    expected = C13SQ**2 * (1 - 4 * S2_12 * (1 - S2_12) / 2) + S2_13**2
+    enu = np.array([0.5, 5.0, 15.0])[:, None]
+    for eps in (np.zeros(12), np.random.default_rng(3).uniform(-1, 1, 12)):
+        p = three_flavour.adiabatic_survival(enu, np.full((1, 3), 1e-12), np.array([[0.0, 0.4, 1.0]]), eps, OSC)
+        np.testing.assert_allclose(p, expected, rtol=0, atol=1e-12)
+
+
+def test_local_survival_against_own_diagonalization():
+    rng = np.random.default_rng(4)
+    for _ in range(20):
+        eps = rng.uniform(-1, 1, 12)
+        enu, k = rng.uniform(2, 16), rng.integers(0, len(SUN["r"]) // 4)
+        n_e, y_n = 10 ** SUN["log10_ne"][k], SUN["Y_n"][k]
+        got = three_flavour.adiabatic_survival(np.array([enu]), np.array([n_e]), np.array([y_n]), eps, OSC)[0]
+        assert got == pytest.approx(exact_adiabatic(enu, n_e, y_n, eps), abs=1e-12)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Two-flavour (paper, eqs. 9-15) against the exact three-flavour result.
+
+# The paper's claim (sec. III): the two-flavour approximation holds "up to corrections of ~10%". It fails for
+# eps_mumu^u near +0.9, where 2 Y_u eps_D^u ~ c13^2 cancels the SM potential and the mu~-tau~ mixing
+# (left out by mass dominance) moves the resonance: a physics limit of the approximation, not a code bug
+# (test_two_flavour_breakdown_is_the_mu_tau_mixing reproduces the exact result from it).
+BREAKDOWN = {"mumu_u": (0.7, 1.0)}
+
+
+@pytest.fixture(scope="module")
+def comparison():
+    table = two_vs_three_flavour()
+    print("\n2-flavour vs exact 3-flavour <P_ee>, couplings in [-1, 1] (21 values), E in [5, 15] MeV (11 values)")
+    print(f"{'coupling':>10} {'max|P2-P3|':>11} {'max rel':>8} {'at eps':>7} {'at E/MeV':>8}")
+    for name, row in table["couplings"].items():
+        print(f"{name:>10} {row['max_abs']:11.4f} {row['max_rel']:8.2%} {row['at_value']:7.2f} {row['at_enu_mev']:8.1f}")
+    return table
+
+
+def test_sm_two_vs_three_flavour():
+    energies = np.linspace(5.0, 15.0, 11)
+    p2 = bayes_nsi.survival_probability(energies)
+    p3 = bayes_nsi.survival_probability(energies, method="three_flavour")
+    np.testing.assert_allclose(p2, p3, rtol=5e-3)
+
+
+@pytest.mark.parametrize("name", COUPLINGS)
+def test_two_flavour_within_ten_percent(comparison, name):
+    """Within 10% everywhere, except inside the documented breakdown window, where it exceeds 10%."""
+    values = np.array(comparison["values"])
+    rel = np.array(comparison["couplings"][name]["max_rel_by_value"])
+    lo, hi = BREAKDOWN.get(name, (np.inf, -np.inf))
+    inside = (values >= lo) & (values <= hi)
+    assert np.all(rel[~inside] < 0.10), f"{name}: {rel[~inside].max():.1%} outside the breakdown window"
+    if inside.any():
+        assert rel[inside].max() > 0.10  # the paper's ~10% claim really fails there
+    assert comparison["couplings"][name]["max_abs"] < (0.25 if inside.any() else 0.05)
+
+
+def test_two_flavour_breakdown_is_the_mu_tau_mixing():
+    """Where the two approaches differ most (eps_mumu^u = 0.9), adding the tau~ state to second order
+    (Schur complement of the 3x3 propagation-basis Hamiltonian onto e~, mu~) reproduces the exact result."""
+    u_prop = pmns() @ rotation(0, 1, np.arcsin(np.sqrt(S2_12))).T  # U23 U13
+    eps = coupling_vector(mumu_u=0.9)
+    k = int(np.argmin(np.abs(SUN["r"] - 0.05)))
+    n_e, y_n, enu = 10 ** SUN["log10_ne"][k], SUN["Y_n"][k], 14.0
+    u = pmns()
+    mats = np.zeros((3, 3))
+    mats[1, 1] = 0.9
+    h = u @ np.diag([0, DM21, DM31]) @ u.T + V_EV2 * n_e * enu * (np.diag([1.0, 0, 0]) + (2 + y_n) * mats)
+    hp = u_prop.T @ h @ u_prop
+    c12, s12 = np.sqrt(1 - S2_12), np.sqrt(S2_12)
+
+    def p_from_2x2(h2):
+        _, vec = np.linalg.eigh(h2)
+        return C13SQ**2 * (vec[0, 0] ** 2 * c12**2 + vec[0, 1] ** 2 * s12**2) + S2_13**2
+
+    p_trunc = p_from_2x2(hp[:2, :2])
+    p_schur = p_from_2x2(hp[:2, :2] - np.outer(hp[:2, 2], hp[2, :2]) / (hp[2, 2] - np.trace(hp[:2, :2]) / 2))
+    p_exact = exact_adiabatic(enu, n_e, y_n, eps)
+    assert abs(p_trunc - p_exact) > 0.1  # the mass-dominance truncation is far off here ...
+    assert p_schur == pytest.approx(p_exact, abs=0.01)  # ... and the missing tau~ admixture explains it
