@@ -27,19 +27,18 @@ class ProductionNodes:
 
 
 def production_nodes(sun: SolarModel, flux: str, n_nodes: int) -> ProductionNodes:
-    """Equal-probability midpoint nodes of the production distribution rho_flux(r) (eq. 16's r integral).
+    """Gauss-Legendre nodes in the production probability u = CDF_flux(r) (eq. 16's r integral).
 
-    Node k sits at the (k + 1/2)/n quantile of rho, so sum_k P(r_k) / n is the midpoint rule of
-    int_0^1 P(r(u)) du, second order in 1/n. n_e is interpolated in log, Y_n linearly.
+    int_0^1 rho(r) P(r) dr = int_0^1 P(r(u)) du, evaluated with n Gauss-Legendre points in u; r(u) is
+    the inverse of the tabulated CDF. n_e is interpolated in log, Y_n linearly.
     """
     rho = sun.production[flux]
     cdf = np.concatenate([[0.0], np.cumsum(0.5 * (rho[1:] + rho[:-1]) * np.diff(sun.r))])
-    r_grid = sun.r
     keep = np.concatenate([[True], np.diff(cdf) > 0])  # strictly increasing CDF for the inversion
-    u = (np.arange(n_nodes) + 0.5) / n_nodes * cdf[-1]
-    r = np.interp(u, cdf[keep], r_grid[keep])
-    n_e = np.exp(np.interp(r, r_grid, np.log(sun.n_e)))
-    return ProductionNodes(flux, r, n_e, np.interp(r, r_grid, sun.y_n), np.full(n_nodes, 1.0 / n_nodes))
+    x, w = np.polynomial.legendre.leggauss(n_nodes)
+    r = np.interp(0.5 * (x + 1.0) * cdf[-1], cdf[keep], sun.r[keep])
+    n_e = np.exp(np.interp(r, sun.r, np.log(sun.n_e)))
+    return ProductionNodes(flux, r, n_e, np.interp(r, sun.r, sun.y_n), 0.5 * w)
 
 
 def local_survival(enu_mev, n_e, y_n, eps_dn, osc: Oscillation):

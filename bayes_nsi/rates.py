@@ -32,11 +32,11 @@ LOWEST_ER_KEV = 0.3  # lowest recoil energy of Table II: fixes the energy-node i
 class Grids:
     """Quadrature resolutions; :meth:`doubled` gives the convergence check of the test suite."""
 
-    n_enu: int = 24  # Chebyshev nodes of <P_ee>(E_nu) on [E_min(0.3 keV), 8B end point]
-    n_radial: int = 32  # production-radius nodes per flux
-    gl_er: int = 4  # Gauss-Legendre points per recoil-energy segment
+    n_enu: int = 16  # Chebyshev nodes of <P_ee>(E_nu) on [E_min(0.3 keV), 8B end point]
+    n_radial: int = 16  # Gauss-Legendre nodes in production probability, per flux
+    gl_er: int = 3  # Gauss-Legendre points per recoil-energy segment
     er_segment_kev: float = 0.1  # longest recoil-energy segment
-    gl_enu: int = 6  # Gauss-Legendre points per 8B-spectrum table segment
+    gl_enu: int = 4  # Gauss-Legendre points per 8B-spectrum table segment
 
     def doubled(self) -> Grids:
         return Grids(2 * self.n_enu, 2 * self.n_radial, 2 * self.gl_er, self.er_segment_kev / 2, 2 * self.gl_enu)
