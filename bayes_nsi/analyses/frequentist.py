@@ -59,7 +59,9 @@ def run(spec: dict, out: Path, log: Callable[[str], None]) -> dict:
                                         "paper_reference": {"paired": 2.4, "us2": 46.8, "xenonnt": 11.3},
                                         "note": "published: curves as released (us2 has none); paper: each "
                                                 "acceptance scaled so that the SM gives the paper's events"})
-    log(f"SM events (paper mode): {events['paper']}; published: {events['published']}")
+    for m, per in events.items():
+        log(f"SM events, {m} acceptance: " + ", ".join(f"{d} {'n/a' if v is None else f'{v:.3f}'}"
+                                                     for d, v in per.items()))
     scanner = Chi2Scanner.for_data(obs, mode)
     scanner.events(np.zeros((1, 12)))
     timings["compile_s"] = time.perf_counter() - t0
