@@ -12,7 +12,8 @@ from . import inputs
 from .constants import DE_SALAS_2021, MEASUREMENTS
 from .couplings import coupling_vector
 from .propagation import flux_weights, production_averaged_survival, production_nodes
-from .rates import Grids, build_model, expected_events as events_graph, validate_dataset
+from .rates import Grids, build_model, validate_dataset
+from .rates import expected_events as events_graph
 from .three_flavour import adiabatic_survival
 
 SURVIVAL_METHODS = ("two_flavour", "three_flavour")

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+
 class TableError(ValueError):
     """A shipped table is missing, truncated or malformed; the message names the file."""
 

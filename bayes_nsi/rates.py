@@ -18,8 +18,18 @@ import numpy as np
 import pytensor.tensor as pt
 
 from . import inputs
-from .constants import (AVOGADRO, DE_SALAS_2021, MEASUREMENTS, SECONDS_PER_YEAR, US2_THRESHOLD_KEV,
-                        XENON_MOLAR_MASS_KG, Measurement, Nucleus, Oscillation, natural_xenon)
+from .constants import (
+    AVOGADRO,
+    DE_SALAS_2021,
+    MEASUREMENTS,
+    SECONDS_PER_YEAR,
+    US2_THRESHOLD_KEV,
+    XENON_MOLAR_MASS_KG,
+    Measurement,
+    Nucleus,
+    Oscillation,
+    natural_xenon,
+)
 from .detection import cross_section_shape, helm_form_factor, weak_charges_squared
 from .propagation import ProductionNodes, flux_weights, production_averaged_survival, production_nodes
 
