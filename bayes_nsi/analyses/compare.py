@@ -1,0 +1,309 @@
+"""Runner of ``kind = "compare"``: evidences and Bayes factors of NSI hypotheses against the SM.
+
+For every block of data (the combination and, with ``per_dataset``, each data set alone) and every
+hypothesis, ln Z comes from SMC on the :mod:`bayes_nsi.bayesian` model; the SM (all couplings zero, the
+same nuisances) is the reference. One- and two-coupling hypotheses with at most the 8B flux nuisance
+also get the quadrature ln Z; one-coupling hypotheses of the headline block (the combination, or the
+only data set) get the Savage-Dickey ratio from a NUTS posterior. The SMC and NUTS runs are spread over
+one worker process per available core.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import time
+import warnings
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from pathlib import Path
+
+import numpy as np
+
+from .. import plots
+from ..comparison import (
+    JEFFREYS_REFERENCE,
+    JEFFREYS_SCALE,
+    SD_CHAINS,
+    SD_DRAWS,
+    SD_TUNE,
+    Evidence,
+    SavageDickey,
+    StudyModel,
+    bayes_factor,
+    evidence_job,
+    favoured,
+    quadrature_ln_z,
+    savage_dickey_job,
+)
+from ..frequentist import Chi2Scanner
+from ..likelihood import observations
+from ..results import save_figure, write_csv, write_json, write_text
+from ..spec import hypothesis_couplings
+from .frequentist import MODE_NOTE
+
+REFERENCE = "sm"
+R_HAT_WARN = 1.01  # a Savage-Dickey posterior above this r_hat has unmixed modes: flagged in the table
+QUADRATURE_NUISANCES = {"flux_8b"}  # the quadrature integrates the flux only
+
+
+def blocks(spec: Mapping) -> dict[str, tuple[str, ...]]:
+    """Data of each result block: "combined" when there are several data sets, each alone with per_dataset."""
+    datasets = tuple(spec["datasets"])
+    out = {"combined": datasets} if len(datasets) > 1 else {}
+    if spec["compare"]["per_dataset"] or len(datasets) == 1:
+        out.update({d: (d,) for d in datasets})
+    return out
+
+
+def hypothesis_priors(spec: Mapping, hypothesis: str) -> dict[str, dict]:
+    """Prior table of each coupling a hypothesis frees (its own, else ``priors.default``)."""
+    priors = spec["priors"]
+    return {c: dict(priors.get(c, priors.get("default"))) for c in hypothesis_couplings(hypothesis)}
+
+
+def uniform(half_width: float) -> dict:
+    """Prior table: uniform on [-half_width, half_width]."""
+    return {"dist": "uniform", "lower": -float(half_width), "upper": float(half_width)}
+
+
+def method_note(spec: Mapping, workers: int) -> dict:
+    """The "method" field of bayes_factors.json."""
+    smc = spec["smc"]
+    return {
+        "evidence": f"pm.sample_smc (IMH kernel), {smc['chains']} independent chains of {smc['draws']} particles, "
+                    f"seed {smc['seed']}; ln Z = mean of the chains' final-stage log marginal likelihoods",
+        "ln_Z_err": "standard deviation between chains / sqrt(n_chains) (error of the mean)",
+        "ln_B": "ln B = ln Z(hypothesis) - ln Z(sm); sm frees no coupling and keeps the same nuisances; "
+                "ln_B_err = errors of the two ln Z added in quadrature",
+        "likelihood": "normalized Gaussian per data set (eq. 20), split normal for XENONnT with "
+                      "likelihood.xenonnt_errors = 'asymmetric'; the same normalization for every hypothesis",
+        "jeffreys": f"|ln B| < 1 inconclusive, 1-2.5 weak, 2.5-5 moderate, >= 5 strong ({JEFFREYS_REFERENCE})",
+        "quadrature": "ln_Z_quadrature: composite Simpson quadrature over the free couplings and the 8B flux "
+                      "(one and two couplings, flux the only nuisance), independent of SMC",
+        "savage_dickey": f"one-coupling hypotheses of the headline block: NUTS (nutpie, {SD_CHAINS} x {SD_DRAWS} "
+                         f"draws after {SD_TUNE} tuning), ln B = ln p(eps=0) - ln p(eps=0 | data), posterior "
+                         "density from a reflected Gaussian KDE with an MSE-optimal bandwidth, corrected for its "
+                         "leading bias; the error adds the KDE standard deviation (from the bulk ESS) and the "
+                         "correction in quadrature",
+        "workers": workers,
+    }
+
+
+def _quiet_worker() -> None:
+    """Worker initializer: keep PyMC's per-run info lines and warnings out of the run log."""
+    logging.getLogger("pymc").setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore")
+
+
+def run(spec: dict, out: Path, log: Callable[[str], None]) -> dict:
+    """Compute every evidence and Bayes factor of a compare spec and write them into ``out``."""
+    t_start = time.perf_counter()
+    smc, mode = spec["smc"], spec["acceptance"]
+    data_blocks = blocks(spec)
+    headline = next(iter(data_blocks))
+    hypotheses = list(dict.fromkeys([REFERENCE, *spec["compare"]["hypotheses"]]))
+    models = {(b, h): StudyModel.of(spec, ds, hypothesis_priors(spec, h)) for b, ds in data_blocks.items()
+              for h in hypotheses}
+    sensitivity = spec.get("prior_sensitivity")
+    if sensitivity:
+        for w in sensitivity["half_widths"]:
+            models[("sensitivity", w)] = StudyModel.of(spec, data_blocks[headline],
+                                                       {sensitivity["coupling"]: uniform(w)})
+    sd_models = {h: models[(headline, h)] for h in hypotheses if spec["compare"]["savage_dickey"]
+                 and len(hypothesis_couplings(h)) == 1 and _contains_zero(models[(headline, h)])}
+
+    distinct = list(dict.fromkeys(models.values()))  # equal models (e.g. a sensitivity width) run once
+    workers = min(len(os.sched_getaffinity(0)), len(distinct) + len(sd_models))
+    log(f"{len(distinct)} SMC evidences and {len(sd_models)} Savage-Dickey posteriors "
+        f"on {workers} worker process(es)")
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_quiet_worker) as pool:
+        jobs: dict[Future, tuple[str, object]] = {}
+        for h, m in sd_models.items():  # the longest jobs first
+            jobs[pool.submit(savage_dickey_job, m, smc["seed"])] = ("savage_dickey", h)
+        for m in sorted(distinct, key=lambda m: -len(m.couplings)):
+            jobs[pool.submit(evidence_job, m, smc["draws"], smc["chains"], smc["seed"])] = ("smc", m)
+        t0 = time.perf_counter()
+        quadrature = _quadrature(spec, distinct)
+        t_quadrature = time.perf_counter() - t0
+        evidence: dict[StudyModel, Evidence] = {}
+        sd: dict[str, SavageDickey] = {}
+        for done, future in enumerate(as_completed(jobs), 1):
+            what, key = jobs[future]
+            if what == "smc":
+                evidence[key] = future.result()
+                log(f"[{done}/{len(jobs)}] ln Z = {evidence[key].ln_z:.3f} +- {evidence[key].ln_z_err:.3f}: "
+                    f"{key.label}")
+            else:
+                sd[key] = future.result()
+                log(f"[{done}/{len(jobs)}] Savage-Dickey ln B = {sd[key].ln_b:.3f}: {key} on {headline}")
+
+    table = _bayes_factors(data_blocks, hypotheses, models, evidence, quadrature, sd, headline)
+    write_json(out / "bayes_factors.json", {"acceptance": mode, "method": method_note(spec, workers), **table})
+    md, rows = _tables(table, mode, spec["smc"])
+    write_text(out / "bayes_factors.md", md)
+    write_csv(out / "bayes_factors.csv", CSV_HEADER, rows)
+    if spec["figures"]["enabled"]:
+        save_figure(fig_bayes_factors(table, MODE_NOTE[mode]), out, "bayes_factors")
+    if sensitivity:
+        study = _sensitivity(sensitivity, headline, models, evidence, quadrature)
+        write_json(out / "prior_sensitivity.json", {"acceptance": mode, **study})
+        if spec["figures"]["enabled"]:
+            save_figure(fig_prior_sensitivity(study, MODE_NOTE[mode]), out, "prior_sensitivity")
+    timings = {"quadrature_s": round(t_quadrature, 3), "study_s": round(time.perf_counter() - t_start, 3)}
+    return {"timings": timings, "workers": workers}
+
+
+def _contains_zero(model: StudyModel) -> bool:
+    """Whether eps = 0 lies inside the one free coupling's prior support (Savage-Dickey needs p(0) > 0)."""
+    (prior,) = model.couplings.values()
+    return prior["dist"] == "normal" or prior["lower"] < 0.0 < prior["upper"]
+
+
+def _quadrature(spec: Mapping, models: list[StudyModel]) -> dict[StudyModel, float]:
+    """Quadrature ln Z of every model with <= 2 free couplings, when the 8B flux is the only nuisance."""
+    if not set(spec["nuisances"]) <= QUADRATURE_NUISANCES:
+        return {}
+    flux = spec["nuisances"]["flux_8b"]["prior"] if "flux_8b" in spec["nuisances"] else None
+    scanner = Chi2Scanner.for_data(observations(spec["datasets"], spec.get("measurements")), spec["acceptance"])
+    return {m: quadrature_ln_z(scanner, m.datasets, m.couplings, flux, m.xenonnt_errors)
+            for m in models if len(m.couplings) <= 2}
+
+
+def _bayes_factors(data_blocks: Mapping, hypotheses: list[str], models: Mapping, evidence: Mapping,
+                   quadrature: Mapping, sd: Mapping, headline: str) -> dict:
+    """{block: {hypothesis: {ln_Z, ln_Z_err, ln_B_vs_sm, ln_B_err, jeffreys, ...}}}."""
+    out = {}
+    for block in data_blocks:
+        ref = models[(block, REFERENCE)]
+        per = {}
+        for h in hypotheses:
+            m = models[(block, h)]
+            ln_b, ln_b_err = bayes_factor(evidence[m], evidence[ref]) if m != ref else (0.0, 0.0)
+            row = {"ln_Z": evidence[m].ln_z, "ln_Z_err": evidence[m].ln_z_err, "ln_B_vs_sm": ln_b,
+                   "ln_B_err": ln_b_err, "jeffreys": "reference" if h == REFERENCE else favoured(ln_b, h),
+                   "ln_Z_chains": list(evidence[m].chains)}
+            if m in quadrature:
+                row["ln_Z_quadrature"] = quadrature[m]
+                row["ln_B_quadrature"] = quadrature[m] - quadrature[ref]
+            if block == headline and h in sd:
+                s = sd[h]
+                if np.isfinite([s.ln_b, s.ln_b_err]).all():
+                    row.update({"savage_dickey_ln_B": s.ln_b, "savage_dickey_ln_B_err": s.ln_b_err,
+                                "savage_dickey_r_hat": s.r_hat, "savage_dickey_ess": s.ess})
+                else:  # no posterior draws near eps = 0: the ratio is beyond what the samples resolve
+                    row["savage_dickey_note"] = "posterior density at eps = 0 not resolved by the NUTS draws"
+            per[h] = row
+        out[block] = per
+    return out
+
+
+CSV_HEADER = ["block", "hypothesis", "ln_Z", "ln_Z_err", "ln_B_vs_sm", "ln_B_err", "jeffreys", "ln_Z_quadrature",
+              "ln_B_quadrature", "savage_dickey_ln_B", "savage_dickey_ln_B_err"]
+
+
+def _tables(table: Mapping, mode: str, smc: Mapping) -> tuple[str, list[list[str]]]:
+    """Markdown (one table per block) and CSV rows of ln Z and ln B with uncertainties and Jeffreys readings."""
+    limits = [limit for limit, _ in JEFFREYS_SCALE[:-1]]
+    scale = ", ".join(f"{label} below {limit:g}" for limit, label in JEFFREYS_SCALE[:-1])
+    lines = ["# Bayes factors of NSI hypotheses against the SM", "",
+             f"{MODE_NOTE[mode]}.",
+             (f"ln Z by SMC ({smc['chains']} chains x {smc['draws']} particles; error = spread between chains / "
+              f"sqrt(chains)); ln B = ln Z - ln Z(sm), errors in quadrature."),
+             (f"Jeffreys scale on |ln B| ({scale}, {JEFFREYS_SCALE[-1][1]} from {limits[-1]:g}) as in "
+              f"{JEFFREYS_REFERENCE}."),
+             ("ln Z quadrature: direct integration over one or two couplings and the 8B flux (a check independent "
+             "of SMC). Savage-Dickey: ln p(eps=0) - ln p(eps=0 | data) from NUTS draws, one-coupling hypotheses of "
+             f"the first block only; r_hat above {R_HAT_WARN} marks posteriors whose two modes mixed poorly."), ""]
+    rows = []
+    for block, per in table.items():
+        lines += [f"## {block}", "",
+                  "| hypothesis | ln Z | ln B vs SM | reading | ln Z quadrature | ln B Savage-Dickey |",
+                  "|---|---|---|---|---|---|"]
+        for h, r in per.items():
+            quad = f"{r['ln_Z_quadrature']:.3f}" if "ln_Z_quadrature" in r else "-"
+            sd = "-"
+            if "savage_dickey_ln_B" in r:
+                sd = f"{r['savage_dickey_ln_B']:.2f} +- {r['savage_dickey_ln_B_err']:.2f}"
+                if r["savage_dickey_r_hat"] > R_HAT_WARN:
+                    sd += f" (r_hat {r['savage_dickey_r_hat']:.3f}: modes poorly mixed)"
+            lines.append(f"| {h} | {r['ln_Z']:.3f} +- {r['ln_Z_err']:.3f} | {r['ln_B_vs_sm']:.2f} +- "
+                         f"{r['ln_B_err']:.2f} | {r['jeffreys']} | {quad} | {sd} |")
+            rows.append([block, h] + [_cell(r.get(k)) for k in CSV_HEADER[2:]])
+        lines.append("")
+    return "\n".join(lines), rows
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else f"{value:.6g}"
+
+
+def _sensitivity(sensitivity: Mapping, headline: str, models: Mapping, evidence: Mapping,
+                 quadrature: Mapping) -> dict:
+    """ln B(coupling vs sm) against the half-width of a uniform prior on the coupling, SMC and quadrature."""
+    ref = models[(headline, REFERENCE)]
+    widths = list(sensitivity["half_widths"])
+    rows = [bayes_factor(evidence[models[("sensitivity", w)]], evidence[ref]) for w in widths]
+    study = {"coupling": sensitivity["coupling"], "block": headline,
+             "prior": "uniform on [-w, w]; all other couplings zero; nuisances as in the spec",
+             "half_widths": widths, "ln_B_smc": [r[0] for r in rows], "ln_B_smc_err": [r[1] for r in rows]}
+    if ref in quadrature:
+        study["ln_B_quadrature"] = [quadrature[models[("sensitivity", w)]] - quadrature[ref] for w in widths]
+    return study
+
+
+def fig_bayes_factors(table: Mapping, note: str):
+    """ln B vs SM per hypothesis with error bars, one marker series per block, Jeffreys thresholds shaded."""
+    import matplotlib.pyplot as plt
+
+    hypotheses = [h for h in next(iter(table.values())) if h != REFERENCE]
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.55 * len(hypotheses) + 2.0), 4.2))
+    x = np.arange(len(hypotheses))
+    for k, (block, per) in enumerate(table.items()):
+        label, colour = plots.KEY_STYLE[block]
+        offset = (k - (len(table) - 1) / 2) * 0.15
+        ax.errorbar(x + offset, [per[h]["ln_B_vs_sm"] for h in hypotheses], [per[h]["ln_B_err"] for h in hypotheses],
+                    fmt="o", ms=4, capsize=2, color=colour, label=label)
+    for limit, _ in JEFFREYS_SCALE[:-1]:
+        ax.axhspan(-limit, limit, color="grey", alpha=0.08, lw=0)
+    ax.axhline(0.0, color="black", lw=0.8)
+    ax.set_xticks(x, [_label(h) for h in hypotheses], rotation=45, ha="right")
+    ax.set(ylabel=r"$\ln B$ (hypothesis vs SM)", title=f"{note}\nbands: |ln B| < 1, 2.5, 5 (Trotta 2008)")
+    ax.title.set_fontsize(8)
+    ax.legend(fontsize=7)
+    ax.grid(alpha=0.3, axis="y")
+    fig.tight_layout()
+    return fig
+
+
+def _label(hypothesis: str) -> str:
+    if hypothesis == "all12":
+        return "all 12"
+    return " + ".join(plots.coupling_label(c) for c in hypothesis.split("+"))
+
+
+def fig_prior_sensitivity(study: Mapping, note: str):
+    """ln B against the prior half-width: SMC with error bars, quadrature as a line."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5.5, 4))
+    w = np.asarray(study["half_widths"])
+    ax.errorbar(w, study["ln_B_smc"], study["ln_B_smc_err"], fmt="o", capsize=3, color="black", label="SMC")
+    if "ln_B_quadrature" in study:
+        ax.plot(w, study["ln_B_quadrature"], "--", color="tab:red", label="quadrature")
+    widest = int(np.argmax(w))  # Occam factor once the prior is wider than the likelihood: ln B = c - ln w
+    ax.plot(w, study["ln_B_smc"][widest] - np.log(w / w[widest]), ":", color="grey", label=r"$c - \ln w$")
+    ax.set_xscale("log")
+    ax.set_xticks(w, [f"{v:g}" for v in w])
+    ax.minorticks_off()
+    ax.set(xlabel=f"prior half-width w of {plots.coupling_label(study['coupling'])} (uniform on [-w, w])",
+           ylabel=r"$\ln B$ (vs SM)", title=f"{study['block']}; {note}")
+    ax.title.set_fontsize(8)
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,299 @@
+"""Bayesian layer: posteriors against quadrature, simulation-based calibration, the split normal, seeds,
+diagnostics, and the HDI/ETI code against closed forms.
+
+Reference posteriors come from a chi-square compiled here from ``rates.expected_events`` and
+``likelihood.chi2_per_dataset`` (eq. 20) and integrated on a midpoint grid; nothing in bayesian.py is used
+to compute them.
+"""
+
+import numpy as np
+import nutpie
+import pymc as pm
+import pytensor
+import pytensor.tensor as pt
+import pytest
+from scipy import optimize, stats
+
+from bayes_nsi import bayesian, credible, likelihood, rates
+from bayes_nsi.analyses.posterior import run
+from bayes_nsi.couplings import COUPLINGS
+from bayes_nsi.errors import DiagnosticsFailed
+from bayes_nsi.spec import validate_spec
+
+UNIFORM = {"dist": "uniform", "lower": -1.0, "upper": 1.0}
+KS_MAX = 0.02
+EE_U, EE_D = COUPLINGS.index("ee_u"), COUPLINGS.index("ee_d")
+
+
+def sampler(**changes) -> dict:
+    return {"engine": "nutpie", "draws": 1000, "tune": 1000, "chains": 4, "seed": 1,
+            "low_rank_mass_matrix": True, "target_accept": 0.9} | changes
+
+
+@pytest.fixture(scope="module")
+def xenonnt():
+    obs = likelihood.observations(["xenonnt"])
+    return rates.build_model(obs.datasets, "paper", exposures=likelihood.exposures(obs)), obs
+
+
+@pytest.fixture(scope="module")
+def events_fn(xenonnt):
+    """Expected XENONnT events for a (n, 12) batch, compiled here (chunks keep memory small)."""
+    eps = pt.dmatrix("eps")
+    fn = pytensor.function([eps], rates.expected_events(xenonnt[0], eps)[:, 0])
+    return lambda batch: np.concatenate([fn(c) for c in np.array_split(batch, -(-len(batch) // 20000))])
+
+
+def midpoints(n: int) -> np.ndarray:
+    """Midpoint grid of n cells on [-1, 1]."""
+    return -1.0 + (np.arange(n) + 0.5) * 2.0 / n
+
+
+def chi2_eq20(events: np.ndarray, value: float = 10.7, sigma: float = 3.95) -> np.ndarray:
+    return ((value - events) / sigma) ** 2
+
+
+def weights(chi2: np.ndarray) -> np.ndarray:
+    """Posterior mass per midpoint cell under a uniform prior: exp(-chi^2 / 2), normalized."""
+    w = np.exp(-0.5 * (chi2 - chi2.min()))
+    return w / w.sum()
+
+
+def ks_distance(draws: np.ndarray, x: np.ndarray, mass: np.ndarray) -> float:
+    """sup |F_draws - F_ref|, F_ref the cumulative midpoint mass (cell edges at x +- dx/2)."""
+    dx = x[1] - x[0]
+    edges = np.concatenate([[x[0] - dx / 2], x + dx / 2])
+    ref = np.interp(np.sort(draws), edges, np.concatenate([[0.0], np.cumsum(mass)]))
+    n = len(draws)
+    return float(max(np.max(np.arange(1, n + 1) / n - ref), np.max(ref - np.arange(n) / n)))
+
+
+# -- (a) one coupling against quadrature --------------------------------------------------------------
+
+def test_one_coupling_posterior_matches_quadrature(xenonnt, events_fn):
+    """ee_u on XENONnT, uniform prior: bimodal; 4 chains hop between the modes in the right proportion."""
+    physics, obs = xenonnt
+    idata = bayesian.sample(bayesian.build_pymc_model(physics, obs, {"ee_u": UNIFORM}), sampler(draws=16000),
+                            progressbar=False)
+    draws = idata["posterior"]["ee_u"].values
+    x = midpoints(20000)
+    eps = np.zeros((x.size, 12))
+    eps[:, EE_U] = x
+    events = events_fn(eps)
+    chi2 = chi2_eq20(events)
+    mass = weights(chi2)
+
+    assert ks_distance(draws.ravel(), x, mass) < KS_MAX
+    # the test resolves a quarter-sigma error: a measured value one event higher is rejected
+    assert ks_distance(draws.ravel(), x, weights(chi2_eq20(events, value=11.7))) > 1.5 * KS_MAX
+
+    minima = np.flatnonzero((chi2[1:-1] < chi2[:-2]) & (chi2[1:-1] <= chi2[2:])) + 1
+    assert len(minima) == 2  # bimodal posterior
+    barrier = minima[0] + np.argmax(chi2[minima[0]:minima[1]])
+    upper_mode = mass[barrier:].sum()
+    assert 0.3 < upper_mode < 0.7
+    np.testing.assert_allclose(np.mean(draws > x[barrier], axis=1), upper_mode, atol=0.06)
+
+
+# -- (b) two couplings against 2-D quadrature ----------------------------------------------------------
+
+def test_two_coupling_posterior_matches_quadrature(xenonnt, events_fn):
+    """ee_u, ee_d on XENONnT: both marginals (KS) and a binned 2-D goodness of fit on thinned draws."""
+    physics, obs = xenonnt
+    model = bayesian.build_pymc_model(physics, obs, {"ee_u": UNIFORM, "ee_d": UNIFORM})
+    idata = bayesian.sample(model, sampler(draws=12000), progressbar=False)
+    post = idata["posterior"]
+    n = 600
+    x = midpoints(n)
+    u, d = np.meshgrid(x, x, indexing="ij")
+    eps = np.zeros((n * n, 12))
+    eps[:, EE_U], eps[:, EE_D] = u.ravel(), d.ravel()
+    mass = weights(chi2_eq20(events_fn(eps))).reshape(n, n)
+
+    assert ks_distance(post["ee_u"].values.ravel(), x, mass.sum(1)) < KS_MAX
+    assert ks_distance(post["ee_d"].values.ravel(), x, mass.sum(0)) < KS_MAX
+
+    ess = bayesian.compute_diagnostics(idata, ["ee_u", "ee_d"])["variables"]
+    thin = int(np.ceil(post["ee_u"].size / min(v["ess_bulk"] for v in ess.values())))
+    pu, pd = post["ee_u"].values[:, ::thin].ravel(), post["ee_d"].values[:, ::thin].ravel()
+    cells = 20
+    expected = mass.reshape(cells, n // cells, cells, n // cells).sum((1, 3)).ravel() * pu.size
+    observed = np.histogram2d(pu, pd, bins=cells, range=[[-1, 1], [-1, 1]])[0].ravel()
+    big = expected >= 5
+    assert big.sum() >= 10
+    obs_cells = np.append(observed[big], observed[~big].sum())
+    exp_cells = np.append(expected[big], expected[~big].sum())
+    assert stats.chisquare(obs_cells, exp_cells).pvalue > 0.01
+
+
+# -- (c) simulation-based calibration ------------------------------------------------------------------
+
+def test_simulation_based_calibration(xenonnt):
+    """SBC (Talts et al. 2018): normal prior on ee_u, XENONnT with the split-normal likelihood.
+
+    200 (theta, y) pairs from the model's own prior predictive (the CustomDist ``random``); for each, a
+    1-chain NUTS run on the once-compiled model with the data swapped in; 99 draws thinned by 10. The rank
+    of theta among them is uniform on 0..99 iff sampler, logp and random agree.
+    """
+    physics, obs = xenonnt
+    model = bayesian.build_pymc_model(physics, obs, {"ee_u": {"dist": "normal", "mu": 0.0, "sigma": 0.15}},
+                                      xenonnt_errors="asymmetric")
+    n_sim, n_post, thin = 200, 99, 10
+    prior = pm.sample_prior_predictive(draws=n_sim, model=model, random_seed=2024)
+    theta = prior["prior"]["ee_u"].values.ravel()
+    measured = prior["prior_predictive"]["signal"].values.reshape(n_sim, 1)
+    compiled = nutpie.compile_pymc_model(model)
+    ranks = np.empty(n_sim, dtype=int)
+    for i in range(n_sim):
+        trace = nutpie.sample(compiled.with_data(measured=measured[i]), draws=n_post * thin, tune=300, chains=1,
+                              seed=i, progress_bar=False, target_accept=0.9)
+        ranks[i] = np.sum(trace["posterior"]["ee_u"].values.ravel()[::thin] < theta[i])
+    counts = np.bincount(ranks // 10, minlength=10)
+    assert stats.chisquare(counts).pvalue > 0.01, counts
+
+
+# -- (d) reproducibility -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("engine", ["nutpie", "pymc"])
+def test_same_seed_same_draws(xenonnt, engine):
+    physics, obs = xenonnt
+    model = bayesian.build_pymc_model(physics, obs, {"ee_u": UNIFORM})
+    config = sampler(engine=engine, draws=50, tune=50, chains=2, seed=7)
+    first, second = (bayesian.sample(model, config, progressbar=False) for _ in range(2))
+    np.testing.assert_array_equal(first["posterior"]["ee_u"].values, second["posterior"]["ee_u"].values)
+    np.testing.assert_array_equal(first["posterior_predictive"]["signal"].values,
+                                  second["posterior_predictive"]["signal"].values)
+    other = bayesian.sample(model, config | {"seed": 8}, progressbar=False)
+    assert not np.array_equal(first["posterior"]["ee_u"].values, other["posterior"]["ee_u"].values)
+
+
+# -- (e) split normal ----------------------------------------------------------------------------------
+
+def split_normal_closed_form(y, mu, up, down):
+    """log of 2 / (sqrt(2 pi) (up + down)) exp(-(y - mu)^2 / (2 s^2)), s = up below mu, down above."""
+    s = np.where(y < mu, up, down)
+    return np.log(2.0 / (np.sqrt(2.0 * np.pi) * (up + down))) - 0.5 * ((y - mu) / s) ** 2
+
+
+def test_split_normal_logp_and_random():
+    mu, up, down = 11.3, 3.7, 4.2
+    y = np.array([-3.0, 0.0, 5.0, 10.7, 11.3, 15.0, 30.0])
+    dist = pm.CustomDist.dist(mu, up, down, logp=bayesian.split_normal_logp, random=bayesian.split_normal_random)
+    np.testing.assert_allclose(pm.logp(dist, y).eval(), split_normal_closed_form(y, mu, up, down), rtol=1e-13)
+
+    grid = np.linspace(mu - 12 * down, mu + 12 * down, 200001)
+    assert np.trapezoid(np.exp(pm.logp(dist, grid).eval()), grid) == pytest.approx(1.0, abs=1e-9)
+
+    def cdf(v):
+        below = 2 * up / (up + down) * stats.norm.cdf((v - mu) / up)
+        above = up / (up + down) + 2 * down / (up + down) * (stats.norm.cdf((v - mu) / down) - 0.5)
+        return np.where(v < mu, below, above)
+
+    draws = bayesian.split_normal_random(mu, up, down, rng=np.random.default_rng(3), size=100_000)
+    assert stats.kstest(draws, cdf).pvalue > 0.01
+
+
+def test_asymmetric_likelihood_wiring():
+    """In a paired + XENONnT model only XENONnT gets +3.7/-4.2; the paired term stays eq. (20)."""
+    obs = likelihood.observations(["paired", "xenonnt"])
+    physics = rates.build_model(obs.datasets, "paper", exposures=likelihood.exposures(obs))
+    model = bayesian.build_pymc_model(physics, obs, {"ee_u": UNIFORM}, xenonnt_errors="asymmetric")
+    logp = model.compile_logp(vars=[model["signal"]], sum=False)
+    eps = pt.dmatrix("eps")
+    events = pytensor.function([eps], rates.expected_events(physics, eps))
+    for value in (-0.15, 0.1, 0.3, 0.5):  # events above and below the XENONnT measurement
+        ev = events(np.eye(12)[[EE_U]] * value)[0]
+        got = logp({"ee_u_interval__": np.log((1 + value) / (1 - value))})[0]
+        paired = stats.norm.logpdf(3.5, ev[0], 1.3)
+        xenon = split_normal_closed_form(np.array(10.7), ev[1], 3.7, 4.2)
+        np.testing.assert_allclose(got, [paired, xenon], rtol=1e-12)
+
+
+# -- (f) diagnostics -----------------------------------------------------------------------------------
+
+def test_diagnostics_failure_names_variable(tmp_path):
+    spec = validate_spec({
+        "schema_version": 1, "kind": "posterior", "name": "tiny", "datasets": ["xenonnt"],
+        "priors": {"ee_u": UNIFORM}, "sampler": {"chains": 1, "draws": 20, "tune": 20},
+        "diagnostics": {"min_ess_bulk": 1e6}, "figures": {"enabled": False},
+    })
+    with pytest.raises(DiagnosticsFailed, match=r"ee_u: ess_bulk = [0-9.]+ is below diagnostics.min_ess_bulk = 1e\+06"
+                                                r".*sampler\.tune"):
+        run(spec, tmp_path, lambda message: None)
+    assert (tmp_path / "diagnostics.json").exists() and not (tmp_path / "posterior.nc").exists()
+
+
+def test_diagnostics_failures_lists_every_check():
+    diag = {"variables": {"ee_u": {"r_hat": 1.2, "ess_bulk": 50.0, "ess_tail": None},
+                          "acceptance_scale[xenonnt]": {"r_hat": 1.0, "ess_bulk": 900.0, "ess_tail": 900.0}},
+            "divergences": 3, "bfmi": [0.9, 0.1]}
+    thresholds = {"max_r_hat": 1.01, "min_ess_bulk": 400, "min_ess_tail": 400, "max_divergences": 0, "min_bfmi": 0.3}
+    failures = bayesian.diagnostics_failures(diag, thresholds)
+    assert [f.split(" = ")[0] for f in failures] == ["ee_u: r_hat", "ee_u: ess_bulk", "ee_u: ess_tail",
+                                                     "sampler: divergences", "chain 1: bfmi"]
+    assert "undefined (NaN) is not within diagnostics.min_ess_tail = 400" in failures[2]
+
+
+def test_bfmi_matches_arviz():
+    import arviz as az
+    import xarray as xr
+
+    energy = np.cumsum(np.random.default_rng(0).normal(size=(3, 500)), axis=1)
+    ours = bayesian.bfmi(energy)
+    tree = xr.DataTree.from_dict({"sample_stats": xr.Dataset({"energy": (("chain", "draw"), energy)})})
+    theirs = az.bfmi(tree)["energy"].values
+    np.testing.assert_allclose(ours, theirs, rtol=5e-3)  # ArviZ uses var with ddof = 1
+
+
+# -- credible intervals --------------------------------------------------------------------------------
+
+def exact_hdi(pdf, mass_between, prob, lo, hi):
+    """Level t with mass(f >= t) = prob, pieces found by root finding on pdf - t (independent of the KDE)."""
+    grid = np.linspace(lo, hi, 20001)
+
+    def pieces(t):
+        inside = pdf(grid) >= t
+        edges = np.flatnonzero(np.diff(inside.astype(int)))
+        roots = [optimize.brentq(lambda v: pdf(v) - t, grid[i], grid[i + 1]) for i in edges]
+        return np.array(roots).reshape(-1, 2)
+
+    t = optimize.brentq(lambda t: sum(mass_between(a, b) for a, b in pieces(t)) - prob, 1e-6, pdf(grid).max() - 1e-9)
+    return pieces(t)
+
+
+def mixture(width: float):
+    """Equal mixture of N(-1, width) and N(+1, width): pdf and mass between two points."""
+    def pdf(v):
+        return 0.5 * (stats.norm.pdf(v, -1, width) + stats.norm.pdf(v, 1, width))
+
+    def mass(a, b):
+        return 0.5 * sum(stats.norm.cdf(b, m, width) - stats.norm.cdf(a, m, width) for m in (-1, 1))
+    return pdf, mass
+
+
+def test_hdi_splits_a_bimodal_posterior():
+    """The pieces equal the exact HDI of the kernel-smoothed mixture (each mode's width^2 + h^2), and lie
+    within 0.02 of the true HDI (Silverman smoothing widens each mode by 2.7 % here)."""
+    rng = np.random.default_rng(5)
+    draws = np.concatenate([rng.normal(-1.0, 0.3, 200_000), rng.normal(1.0, 0.3, 200_000)])
+    smoothed = np.hypot(0.3, credible.bandwidth(draws))
+    for prob in credible.PROBABILITIES.values():
+        got = credible.hdi(draws, prob)
+        assert len(got) == 2
+        np.testing.assert_allclose(got, exact_hdi(*mixture(smoothed), prob, -3, 3), atol=4e-3)
+        np.testing.assert_allclose(got, exact_hdi(*mixture(0.3), prob, -3, 3), atol=0.02)
+
+
+def test_hdi_reaches_a_prior_bound():
+    """Exponential truncated to [0, 3]: the HDI is [0, q_p], its left end exactly the bound."""
+    rng = np.random.default_rng(6)
+    draws = stats.truncexpon(b=3.0).rvs(400_000, random_state=rng)
+    for prob in (0.6827, 0.9545):
+        (lo, hi), = credible.hdi(draws, prob, 0.0, 3.0)
+        assert lo == 0.0
+        assert hi == pytest.approx(-np.log(1 - prob * (1 - np.exp(-3.0))), abs=0.01)
+
+
+def test_eti_is_the_central_quantile_range():
+    draws = np.random.default_rng(7).normal(0.2, 0.5, 400_000)
+    np.testing.assert_allclose(credible.eti(draws, 0.9545), 0.2 + 0.5 * np.array([-2, 2]), atol=0.01)
