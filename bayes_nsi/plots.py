@@ -4,14 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from .couplings import FLAVOUR_PAIRS  # noqa: E402
-from .intervals import ContourResult, ProfileResult  # noqa: E402
+from .couplings import FLAVOUR_PAIRS
+from .intervals import ContourResult, ProfileResult
 
 KEY_STYLE = {"paired": ("PandaX-4T paired", "tab:blue"), "us2": ("PandaX-4T US2", "tab:orange"),
              "xenonnt": ("XENONnT", "tab:green"), "combined": ("Combined", "black")}
