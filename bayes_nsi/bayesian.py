@@ -10,6 +10,7 @@ arXiv:physics/0306138): chi^2 uses the upper error where the prediction lies abo
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -107,13 +108,17 @@ def split_normal_chi2(measured, predicted, sigma_up, sigma_down):
 
 
 def split_normal_logp(value, mu, sigma_up, sigma_down):
-    """log density of the measurement ``value`` given the prediction ``mu``: log(sqrt(2/pi)/(s_up + s_down)) - chi2/2."""
+    """log density of the measurement ``value`` given the prediction ``mu``.
+
+    log(sqrt(2/pi) / (s_up + s_down)) - chi2/2, the normalization independent of ``mu``.
+    """
     norm = 0.5 * np.log(2.0 / np.pi) - pt.log(sigma_up + sigma_down)
     return norm - 0.5 * split_normal_chi2(value, mu, sigma_up, sigma_down)
 
 
 def split_normal_random(mu, sigma_up, sigma_down, rng: np.random.Generator | None = None, size=None) -> np.ndarray:
-    """Draws of the measurement: above ``mu`` with probability s_down / (s_up + s_down), width s_down; else below, width s_up."""
+    """Draws of the measurement: above ``mu`` (width s_down) with probability s_down / (s_up + s_down), else
+    below it (width s_up)."""
     size = np.broadcast_shapes(np.shape(mu), np.shape(sigma_up), np.shape(sigma_down)) if size is None else size
     half = np.abs(rng.standard_normal(size))
     above = rng.uniform(size=size) < sigma_down / (sigma_up + sigma_down)
@@ -177,8 +182,11 @@ def build_pymc_model(physics: rates.PhysicsModel, obs: likelihood.Observations, 
         flux_scale = 1.0
         if "flux_8b" in nuisances:
             flux_scale = flux_8b(nuisances["flux_8b"].get("prior", "b16")) / B16_FLUX
-        r_n = neutron_radius(physics, nuisances["r_n"].get("sigma_fm", 0.3)) if "r_n" in nuisances else None
-        scale = acceptance_scale(nuisances["acceptance_scale"].get("sigma", 0.1)) if "acceptance_scale" in nuisances else 1.0
+        r_n, scale = None, 1.0
+        if "r_n" in nuisances:
+            r_n = neutron_radius(physics, nuisances["r_n"].get("sigma_fm", 0.3))
+        if "acceptance_scale" in nuisances:
+            scale = acceptance_scale(nuisances["acceptance_scale"].get("sigma", 0.1))
         events = pm.Deterministic("events", rates.expected_events(physics, eps12, flux_scale, r_n, scale),
                                   dims="dataset")
         measurement(events, obs, xenonnt_errors)
@@ -246,13 +254,20 @@ def sample(model: pm.Model, sampler: Mapping, progressbar: bool = True) -> xr.Da
     if engine == "nutpie":
         nuts["adaptation"] = "low_rank" if sampler["low_rank_mass_matrix"] else "diag"
     nuts_seed, predictive_seed = sampler_seeds(sampler["seed"])
-    with model:
-        idata = pm.sample(draws=sampler["draws"], tune=sampler["tune"], chains=sampler["chains"],
-                          random_seed=nuts_seed, nuts_sampler=engine, nuts=nuts, progressbar=progressbar,
-                          quiet=not progressbar, compute_convergence_checks=False)
-        pm.compute_log_likelihood(idata, progressbar=False)
-        pm.sample_posterior_predictive(idata, var_names=["signal"], extend_inferencedata=True,
-                                       random_seed=predictive_seed, progressbar=False)
+    pymc_log = logging.getLogger("pymc")
+    level = pymc_log.level
+    if not progressbar:  # also drop PyMC's "Sampling: [signal]" line
+        pymc_log.setLevel(logging.WARNING)
+    try:
+        with model:
+            idata = pm.sample(draws=sampler["draws"], tune=sampler["tune"], chains=sampler["chains"],
+                              random_seed=nuts_seed, nuts_sampler=engine, nuts=nuts, progressbar=progressbar,
+                              quiet=not progressbar, compute_convergence_checks=False)
+            pm.compute_log_likelihood(idata, progressbar=False)
+            pm.sample_posterior_predictive(idata, var_names=["signal"], extend_inferencedata=True,
+                                           random_seed=predictive_seed, progressbar=False)
+    finally:
+        pymc_log.setLevel(level)
     return idata
 
 
