@@ -23,7 +23,7 @@ import xarray as xr
 from . import inputs, likelihood, rates
 from .constants import HELM_SKIN_FM
 from .couplings import COUPLINGS, check_coupling_names
-from .errors import DiagnosticsFailed, SpecError
+from .errors import DiagnosticsFailed
 from .frequentist import Chi2Scanner
 
 PRIOR_DISTS = ("uniform", "normal", "truncated_normal")
@@ -206,10 +206,6 @@ class PosteriorSetup:
 
 def from_spec(spec: Mapping) -> PosteriorSetup:
     """Build the physics model, observations and PyMC model of a completed posterior spec."""
-    if "default" in spec["priors"]:
-        raise SpecError(spec.get("name", "<spec>"), "priors.default",
-                        'not used by kind "posterior" (it names no coupling to sample)',
-                        "one [priors.<coupling>] table per sampled coupling")
     obs = likelihood.observations(spec["datasets"], spec.get("measurements"))
     physics = rates.build_model(obs.datasets, spec["acceptance"], exposures=likelihood.exposures(obs))
     errors = spec["likelihood"]["xenonnt_errors"]

@@ -281,6 +281,9 @@ def _check_kind_sections(spec: dict, source: str) -> None:
     if kind == "posterior" and not set(spec.get("priors", {})) - {"default"}:
         problem = 'no coupling prior; kind "posterior" needs at least one [priors.<coupling>] table'
         raise SpecError(source, "priors", problem, ", ".join(COUPLINGS))
+    if kind == "posterior" and "default" in spec.get("priors", {}):
+        raise SpecError(source, "priors.default", 'not used by kind "posterior" (it names no coupling to sample)',
+                        "one [priors.<coupling>] table per sampled coupling")
 
 
 def _header(section: str) -> str:

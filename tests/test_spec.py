@@ -56,6 +56,7 @@ EXPECTED = {
     "prior_missing_key.toml": ("priors.ee_u.sigma", ['missing for dist "truncated_normal"', "allowed: number > 0"]),
     "prior_reversed.toml": ("priors.ee_u.lower", ["1.0 is not below upper = -1.0", "allowed: lower < upper"]),
     "posterior_only_default_prior.toml": ("priors", ["at least one [priors.<coupling>]", f"allowed: {NAMES}"]),
+    "posterior_default_prior.toml": ("priors.default", ["not used by kind", "allowed: one [priors.<coupling>]"]),
     "frequentist_without_scan.toml": ("profile", ["needs [profile] or [[contours]]", "[[contours]] with keys x, y"]),
     "projection_without_factors_section.toml": ("projection", ["needs [projection]", "with keys factors"]),
     "contour_same_axes.toml": ("contours[0].y", ["same coupling as contours[0].x", "allowed: emu_u,"]),
