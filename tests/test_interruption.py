@@ -39,13 +39,20 @@ def previous(tmp_path_factory):
     out = root / "results"
     cli = Path(sys.executable).parent / "bayes-nsi"
     subprocess.run([str(cli), "run", str(spec), "--out", str(out)], check=True, capture_output=True)
-    return cli, spec, out, snapshot(out)
+    return cli, spec, out
+
+
+def default_sigint() -> None:
+    """A child of a background job inherits an ignored SIGINT; restore the default so Ctrl-C applies."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL], ids=["int", "term", "kill"])
 def test_killed_run_leaves_previous_results(previous, sig):
-    cli, spec, out, before = previous
-    proc = subprocess.Popen([str(cli), "run", str(spec), "--out", str(out)], stderr=subprocess.PIPE, text=True)
+    cli, spec, out = previous
+    before = snapshot(out)
+    proc = subprocess.Popen([str(cli), "run", str(spec), "--out", str(out)], stderr=subprocess.PIPE, text=True,
+                            preexec_fn=default_sigint)
     assert "running the frequentist analysis" in proc.stderr.readline()  # the runner has started
     partial = out.parent / f".{out.name}.partial-{proc.pid}"
     deadline = time.time() + 60
