@@ -177,13 +177,6 @@ def build_model(datasets=tuple(MEASUREMENTS), acceptance: str = "paper", grids: 
     return PhysicsModel(nucleus, osc, enu_nodes, production, kernels, grids)
 
 
-def with_grids(model: PhysicsModel, grids: Grids) -> PhysicsModel:
-    """The same data sets and acceptance mode at other quadrature resolutions."""
-    acceptance = next(iter(model.kernels.values())).acceptance
-    exposures = {d: k.measurement.exposure_tonne_year for d, k in model.kernels.items()}
-    return build_model(model.datasets, acceptance, grids, model.osc, exposures)
-
-
 def _raw_events(model: PhysicsModel, eps12, r_n_fm):
     """Un-normalized events per data set (eqs. 3, 4, 19); shape (..., n_datasets)."""
     pbar = pt.concatenate([production_averaged_survival(model.enu_nodes, nodes, eps12, model.osc)

@@ -4,11 +4,11 @@ import numpy as np
 import pytensor
 import pytensor.tensor as pt
 import pytest
+from numpy_tables import read_csv
 
 import bayes_nsi
 from bayes_nsi import couplings, propagation
 from bayes_nsi.constants import DE_SALAS_2021 as OSC
-from bayes_nsi.inputs import TABLES
 
 # Small unit graphs run on PyTensor's Python VM ("FAST_COMPILE": no numba JIT, which costs tens of seconds
 # on a cold cache); the numba path is exercised end to end by tests/test_rates.py.
@@ -19,13 +19,6 @@ S2_12, S2_13, S2_23, DM21 = 0.318, 0.02200, 0.574, 7.50e-5
 C2_12, SIN2_2TH12 = 1 - 2 * S2_12, 4 * S2_12 * (1 - S2_12)
 C13SQ = 1 - S2_13
 V_EV2 = 1.526e-7  # 2 sqrt(2) G_F n_e E per (N_A cm^-3) per MeV (physics-notes)
-
-
-def read_csv(name):
-    lines = [ln for ln in (TABLES / name).read_text().splitlines() if ln.strip() and not ln.startswith("#")]
-    cols = lines[0].split(",")
-    data = np.array([[float(v) for v in ln.split(",")] for ln in lines[1:]])
-    return {c: data[:, i] for i, c in enumerate(cols)}
 
 
 SUN = read_csv("solar_b16_gs98.csv")

@@ -4,11 +4,11 @@ import numpy as np
 import pytensor
 import pytensor.tensor as pt
 import pytest
+from numpy_tables import read_csv
 from scipy import integrate, special
 
 from bayes_nsi import api, rates
 from bayes_nsi.couplings import COUPLINGS, coupling_vector
-from bayes_nsi.inputs import TABLES
 
 # ---------------------------------------------------------------------------------------------------
 # Points: the SM, the NSI points, and five random coupling vectors (batch check).
@@ -124,13 +124,6 @@ N_NEUT, M_N, R_N = A_MEAN - Z, A_MEAN * AMU, _AB @ ISOTOPES[:, 2] + 0.2
 Q_W = Z * (0.5 - 2 * 0.23857) - 0.5 * N_NEUT
 S2_12, S2_13, S2_23, DM21 = 0.318, 0.02200, 0.574, 7.50e-5
 WINDOWS = {"paired": (1.25, 1.1, 3.0), "xenonnt": (3.51, 0.5, 3.0)}  # Table II: exposure, E_r window
-
-
-def read_csv(name):
-    lines = [ln for ln in (TABLES / name).read_text().splitlines() if ln.strip() and not ln.startswith("#")]
-    cols = lines[0].split(",")
-    data = np.array([[float(v) for v in ln.split(",")] for ln in lines[1:]])
-    return {c: data[:, i] for i, c in enumerate(cols)}
 
 
 def rotation():

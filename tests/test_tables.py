@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from numpy_tables import read_table
 
 from bayes_nsi import inputs
 
@@ -19,14 +20,6 @@ def _load_builder():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-def _numpy_table(path: Path) -> dict[str, np.ndarray]:
-    """Independent reader: skip '#' lines, first remaining line is the column names."""
-    lines = [ln for ln in path.read_text().splitlines() if ln.strip() and not ln.startswith("#")]
-    names = lines[0].split(",")
-    data = np.array([[float(v) for v in ln.split(",")] for ln in lines[1:]])
-    return {n: data[:, i] for i, n in enumerate(names)}
 
 
 def test_shipped_tables_present():
@@ -108,7 +101,7 @@ def test_wrong_columns_error_names_file():
 
 
 def test_production_distributions_integrate_to_one():
-    t = _numpy_table(inputs.TABLES / "solar_b16_gs98.csv")
+    t = read_table(inputs.TABLES / "solar_b16_gs98.csv")
     for flux in inputs.FLUX_NAMES:
         rho = t[f"prod_{flux}"]
         assert np.all(rho >= 0)
@@ -117,7 +110,7 @@ def test_production_distributions_integrate_to_one():
 
 
 def test_loader_matches_plain_read():
-    t = _numpy_table(inputs.TABLES / "solar_b16_gs98.csv")
+    t = read_table(inputs.TABLES / "solar_b16_gs98.csv")
     sun = inputs.solar_model()
     np.testing.assert_array_equal(sun.r, t["r"])
     np.testing.assert_allclose(np.log10(sun.n_e), t["log10_ne"], rtol=0, atol=1e-12)
@@ -145,14 +138,14 @@ def test_spectra_normalized_and_table_one_end_points():
         assert last <= s.endpoint_mev + 0.1, flux
     for flux in ("8B", "hep", "pp", "13N", "15O", "17F"):
         # tabulated shapes are already unit-normalized to 1e-3 (the 8B Winter table is 999.99 / 1000)
-        raw = _numpy_table(inputs.TABLES / f"spectrum_{flux}.csv")
+        raw = read_table(inputs.TABLES / f"spectrum_{flux}.csv")
         assert np.trapezoid(raw["pdf"], raw["enu_mev"]) == pytest.approx(1.0, abs=2e-3), flux
     assert inputs.spectrum("8B").flux_cm2_s == 5.46e6
     assert inputs.spectrum("hep").flux_cm2_s == 7.98e3
 
 
 def test_7be_table_has_no_flux_between_the_lines():
-    raw = _numpy_table(inputs.TABLES / "spectrum_7Be.csv")
+    raw = read_table(inputs.TABLES / "spectrum_7Be.csv")
     # 89.6% + 10.4% of two unit-normalized line shapes: the tabulated pdf integrates to 1 ...
     assert np.trapezoid(raw["pdf"], raw["enu_mev"]) == pytest.approx(1.0, abs=1e-3)
     # ... and there is no 7Be neutrino between the excited (0.384 MeV) and ground (0.861 MeV) lines

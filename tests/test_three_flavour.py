@@ -5,24 +5,17 @@ Run with ``-s`` to see the 2-flavour vs 3-flavour table.
 
 import numpy as np
 import pytest
+from numpy_tables import read_csv
 
 import bayes_nsi
 from bayes_nsi import three_flavour
 from bayes_nsi.constants import DE_SALAS_2021 as OSC
 from bayes_nsi.couplings import COUPLINGS, coupling_vector
 from bayes_nsi.flavour_check import two_vs_three_flavour
-from bayes_nsi.inputs import TABLES
 
 S2_12, S2_13, S2_23, DM21, DM31 = 0.318, 0.02200, 0.574, 7.50e-5, 2.55e-3
 C13SQ = 1 - S2_13
 V_EV2 = 1.526e-7
-
-
-def read_csv(name):
-    lines = [ln for ln in (TABLES / name).read_text().splitlines() if ln.strip() and not ln.startswith("#")]
-    cols = lines[0].split(",")
-    data = np.array([[float(v) for v in ln.split(",")] for ln in lines[1:]])
-    return {c: data[:, i] for i, c in enumerate(cols)}
 
 
 SUN = read_csv("solar_b16_gs98.csv")
