@@ -10,8 +10,8 @@ import warnings
 warnings.filterwarnings("ignore", message="PyTensor could not link to a BLAS")
 
 __all__ = ["COUPLINGS", "DATASETS", "expected_events", "sm_events", "survival_probability"]
-_LAZY = {"expected_events": "api", "sm_events": "api", "survival_probability": "api",
-         "DATASETS": "constants", "COUPLINGS": "couplings"}
+_LAZY = {"expected_events": "app.api", "sm_events": "app.api", "survival_probability": "app.api",
+         "DATASETS": "physics.constants", "COUPLINGS": "physics.couplings"}
 
 
 def __getattr__(name: str):

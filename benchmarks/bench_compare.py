@@ -22,8 +22,8 @@ TARGET_CORES = 2
 def main() -> int:
     os.environ.setdefault("PYTENSOR_FLAGS", f"base_compiledir={REPO / '.pytensor'}")
     os.environ.setdefault("MPLBACKEND", "Agg")
-    from bayes_nsi.analyses.compare import run
-    from bayes_nsi.spec import load_spec
+    from bayes_nsi.app.runners.compare import run
+    from bayes_nsi.app.spec import load_spec
 
     spec = load_spec(SPEC)
     load_before = os.getloadavg()[0]

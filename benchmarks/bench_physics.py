@@ -24,7 +24,7 @@ import numpy as np
 import pytensor
 import pytensor.tensor as pt
 
-from bayes_nsi import rates
+from bayes_nsi.physics import rates
 
 TARGET_US_PER_POINT = 50.0
 BATCHES = (1, 2001)

@@ -41,7 +41,7 @@ def parse() -> argparse.Namespace:
 
 def run_nuts(setup, sampler: dict, names: list[str]):
     """NUTS through bayesian.sample; returns (label, NUTS seconds, per-parameter stats, divergences, bfmi)."""
-    from bayes_nsi import bayesian
+    from bayes_nsi.inference import bayesian
 
     idata = bayesian.sample(setup.model, sampler, progressbar=False)
     diag = bayesian.compute_diagnostics(idata, names)
@@ -58,7 +58,7 @@ def run_smc(setup, sampler: dict, names: list[str]):
     import arviz as az
     import pymc as pm
 
-    from bayes_nsi import bayesian
+    from bayes_nsi.inference import bayesian
 
     with setup.model:
         idata = pm.sample_smc(draws=sampler["draws"], chains=sampler["chains"], cores=os.cpu_count(),
@@ -74,8 +74,8 @@ def run_smc(setup, sampler: dict, names: list[str]):
 def main() -> None:
     args = parse()
     start, cpu = time.perf_counter(), time.process_time()
-    from bayes_nsi import bayesian
-    from bayes_nsi.spec import load_spec
+    from bayes_nsi.inference import bayesian
+    from bayes_nsi.app.spec import load_spec
 
     spec = load_spec(args.spec)
     overrides = {"target_accept": args.target_accept, "tune": args.tune, "draws": args.draws, "seed": args.seed,

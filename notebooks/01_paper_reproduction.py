@@ -24,11 +24,12 @@ import numpy as np
 from IPython.display import Markdown, display
 
 import bayes_nsi
-from bayes_nsi import frequentist, plots
-from bayes_nsi.analyses.frequentist import table3
-from bayes_nsi.constants import G_V_NEUTRON, G_V_PROTON, MEASUREMENTS, natural_xenon
-from bayes_nsi.couplings import COUPLINGS
-from bayes_nsi.likelihood import observations
+from bayes_nsi.inference import scans as frequentist
+from bayes_nsi.app import plots
+from bayes_nsi.app.runners.frequentist import table3
+from bayes_nsi.physics.constants import G_V_NEUTRON, G_V_PROTON, MEASUREMENTS, natural_xenon
+from bayes_nsi.physics.couplings import COUPLINGS
+from bayes_nsi.inference.likelihood import observations
 
 # bayes_nsi.plots selects the Agg backend on import; show figures inline in Jupyter again
 # %matplotlib inline

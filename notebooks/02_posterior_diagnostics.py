@@ -42,10 +42,14 @@ import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import Markdown, display
 
-from bayes_nsi import bayesian, credible, frequentist
-from bayes_nsi.analyses.posterior import overlay_figure
-from bayes_nsi.couplings import COUPLINGS
-from bayes_nsi.spec import load_spec
+from bayes_nsi.inference import bayesian
+
+from bayes_nsi.inference import credible
+
+from bayes_nsi.inference import scans as frequentist
+from bayes_nsi.app.runners.posterior import overlay_figure
+from bayes_nsi.physics.couplings import COUPLINGS
+from bayes_nsi.app.spec import load_spec
 
 # %matplotlib inline
 

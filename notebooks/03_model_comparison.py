@@ -2,7 +2,7 @@
 # # 03 · Model comparison: Bayes factors of NSI against the SM
 #
 # The Bayes-factor study of `models/compare_sm_vs_nsi.toml`, run through the package's compare runner
-# (`bayes_nsi.analyses.compare.run`): the evidence $Z = \int L\,\pi$ of each hypothesis by sequential
+# (`bayes_nsi.app.runners.compare.run`): the evidence $Z = \int L\,\pi$ of each hypothesis by sequential
 # Monte Carlo (`pm.sample_smc`, several independent chains), $\ln B = \ln Z - \ln Z_\text{SM}$, the
 # Savage–Dickey ratio from a NUTS posterior as a second estimate, and an independent quadrature of the
 # same likelihood (`bayes_nsi.comparison.quadrature_ln_z` on the chi-square scanner) for one-coupling
@@ -30,10 +30,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import Markdown, display
 
-from bayes_nsi.analyses import compare
-from bayes_nsi.analyses.frequentist import MODE_NOTE
-from bayes_nsi.comparison import jeffreys
-from bayes_nsi.spec import load_spec
+from bayes_nsi.app.runners import compare
+from bayes_nsi.app.runners.frequentist import MODE_NOTE
+from bayes_nsi.inference.evidence import jeffreys
+from bayes_nsi.app.spec import load_spec
 
 # %matplotlib inline
 

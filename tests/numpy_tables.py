@@ -1,11 +1,11 @@
-"""A plain numpy reader of the shipped CSV tables, independent of ``bayes_nsi.inputs``, for tests that
+"""A plain numpy reader of the shipped CSV tables, independent of ``bayes_nsi.physics.inputs``, for tests that
 recompute numbers without the package's loaders."""
 
 from pathlib import Path
 
 import numpy as np
 
-from bayes_nsi.inputs import TABLES
+from bayes_nsi.physics.inputs import TABLES
 
 
 def read_table(path: Path) -> dict[str, np.ndarray]:

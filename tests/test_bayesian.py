@@ -14,11 +14,17 @@ import pytensor.tensor as pt
 import pytest
 from scipy import optimize, stats
 
-from bayes_nsi import bayesian, credible, likelihood, rates
-from bayes_nsi.analyses.posterior import run
-from bayes_nsi.couplings import COUPLINGS
+from bayes_nsi.inference import bayesian
+
+from bayes_nsi.inference import credible
+
+from bayes_nsi.inference import likelihood
+
+from bayes_nsi.physics import rates
+from bayes_nsi.app.runners.posterior import run
+from bayes_nsi.physics.couplings import COUPLINGS
 from bayes_nsi.errors import DiagnosticsFailed
-from bayes_nsi.spec import validate_spec
+from bayes_nsi.app.spec import validate_spec
 
 UNIFORM = {"dist": "uniform", "lower": -1.0, "upper": 1.0}
 KS_MAX = 0.02

@@ -11,11 +11,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bayes_nsi import analyses, results
-from bayes_nsi.cli import main
+from bayes_nsi.app import runners as analyses
+
+from bayes_nsi.app import results
+from bayes_nsi.app.cli import main
 from bayes_nsi.errors import DiagnosticsFailed
-from bayes_nsi.results import atomic_result_dir, save_figure, write_csv, write_json, write_manifest
-from bayes_nsi.spec import load_spec
+from bayes_nsi.app.results import atomic_result_dir, save_figure, write_csv, write_json, write_manifest
+from bayes_nsi.app.spec import load_spec
 
 HERE = Path(__file__).parent
 GOOD_SPEC = HERE / "good_specs" / "frequentist.toml"
@@ -129,7 +131,7 @@ def test_bad_spec_stops_before_any_runner(tmp_path, monkeypatch, capsys):
 
 def test_bad_spec_run_imports_no_pytensor_or_pymc():
     code = (
-        "import sys; from bayes_nsi.cli import main; code = main(['run', sys.argv[1]]); "
+        "import sys; from bayes_nsi.app.cli import main; code = main(['run', sys.argv[1]]); "
         "loaded = [m for m in ('pytensor', 'pymc', 'arviz') if m in sys.modules]; "
         "print(','.join(loaded)); sys.exit(code)"
     )

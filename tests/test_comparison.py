@@ -8,8 +8,8 @@ import pymc as pm
 import pytest
 from scipy import stats
 
-from bayes_nsi import comparison
-from bayes_nsi.comparison import (
+from bayes_nsi.inference import evidence
+from bayes_nsi.inference.evidence import (
     Evidence,
     StudyModel,
     density_at,
@@ -19,9 +19,9 @@ from bayes_nsi.comparison import (
     quadrature_ln_z,
     smc_evidence,
 )
-from bayes_nsi.frequentist import Chi2Scanner
-from bayes_nsi.likelihood import observations
-from bayes_nsi.spec import validate_spec
+from bayes_nsi.inference.scans import Chi2Scanner
+from bayes_nsi.inference.likelihood import observations
+from bayes_nsi.app.spec import validate_spec
 
 DATASETS = ("paired", "us2", "xenonnt")
 UNIFORM = {"dist": "uniform", "lower": -1.0, "upper": 1.0}
@@ -187,7 +187,7 @@ def test_density_error_is_calibrated():
 
 
 def test_runner_output_shape(tmp_path):
-    from bayes_nsi.analyses.compare import run
+    from bayes_nsi.app.runners.compare import run
 
     spec = compare_spec(datasets=["paired", "xenonnt"], compare={"hypotheses": ["ee_u"], "savage_dickey": False},
                         smc={"draws": 300, "chains": 4, "seed": 2},

@@ -6,9 +6,11 @@ import pytensor.tensor as pt
 import pytest
 from scipy import integrate, optimize, special
 
-from bayes_nsi import couplings, detection
-from bayes_nsi.constants import DE_SALAS_2021 as OSC
-from bayes_nsi.constants import natural_xenon
+from bayes_nsi.physics import couplings
+
+from bayes_nsi.physics import detection
+from bayes_nsi.physics.constants import DE_SALAS_2021 as OSC
+from bayes_nsi.physics.constants import natural_xenon
 
 # Small unit graphs run on PyTensor's Python VM ("FAST_COMPILE": no numba JIT, which costs tens of seconds
 # on a cold cache); the numba path is exercised end to end by tests/test_rates.py.

@@ -12,10 +12,14 @@ import pytensor.tensor as pt
 import pytest
 from scipy.optimize import brentq
 
-from bayes_nsi import frequentist, likelihood, rates
-from bayes_nsi.cli import main
-from bayes_nsi.constants import G_V_NEUTRON, G_V_PROTON, MEASUREMENTS, natural_xenon
-from bayes_nsi.couplings import COUPLINGS
+from bayes_nsi.inference import scans as frequentist
+
+from bayes_nsi.inference import likelihood
+
+from bayes_nsi.physics import rates
+from bayes_nsi.app.cli import main
+from bayes_nsi.physics.constants import G_V_NEUTRON, G_V_PROTON, MEASUREMENTS, natural_xenon
+from bayes_nsi.physics.couplings import COUPLINGS
 
 XE = natural_xenon()
 Q_W = XE.z * G_V_PROTON + XE.n * G_V_NEUTRON

@@ -64,7 +64,7 @@ def test_killed_run_leaves_previous_results(previous, sig):
     assert snapshot(out) == before
     if sig == signal.SIGKILL:
         assert code == -signal.SIGKILL and partial.exists()  # nothing can clean up after SIGKILL ...
-        from bayes_nsi.results import atomic_result_dir
+        from bayes_nsi.app.results import atomic_result_dir
 
         with pytest.raises(RuntimeError), atomic_result_dir(out):  # the next run of the same result ...
             assert not partial.exists()  # ... has removed the stale partial folder

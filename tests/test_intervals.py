@@ -1,9 +1,9 @@
-"""Tests of bayes_nsi.intervals against closed-form level sets and contours."""
+"""Tests of bayes_nsi.inference.intervals against closed-form level sets and contours."""
 
 import numpy as np
 import pytest
 
-from bayes_nsi.intervals import contour_lines, intervals_to_text, profile_scan
+from bayes_nsi.inference.intervals import contour_lines, intervals_to_text, profile_scan
 
 
 class CountingChi2:

@@ -13,10 +13,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from bayes_nsi import inputs, rates
-from bayes_nsi.constants import DE_SALAS_2021, natural_xenon
-from bayes_nsi.detection import cross_section_shape, helm_form_factor, weak_charges_squared
-from bayes_nsi.propagation import production_averaged_survival, production_nodes
+from bayes_nsi.physics import inputs
+
+from bayes_nsi.physics import rates
+from bayes_nsi.physics.constants import DE_SALAS_2021, natural_xenon
+from bayes_nsi.physics.detection import cross_section_shape, helm_form_factor, weak_charges_squared
+from bayes_nsi.physics.propagation import production_averaged_survival, production_nodes
 
 couplings = arrays(np.float64, 12, elements=st.floats(-1.0, 1.0))
 SETTINGS = settings(max_examples=60, deadline=None, derandomize=True)

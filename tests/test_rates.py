@@ -7,8 +7,10 @@ import pytest
 from numpy_tables import read_csv
 from scipy import integrate, special
 
-from bayes_nsi import api, rates
-from bayes_nsi.couplings import COUPLINGS, coupling_vector
+from bayes_nsi.app import api
+
+from bayes_nsi.physics import rates
+from bayes_nsi.physics.couplings import COUPLINGS, coupling_vector
 
 # ---------------------------------------------------------------------------------------------------
 # Points: the SM, the NSI points, and five random coupling vectors (batch check).

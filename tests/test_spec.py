@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft202012Validator
 
-from bayes_nsi.cli import main
+from bayes_nsi.app.cli import main
 from bayes_nsi.errors import SpecError
-from bayes_nsi.spec import hypothesis_couplings, load_spec, schema, validate_spec
+from bayes_nsi.app.spec import hypothesis_couplings, load_spec, schema, validate_spec
 
 HERE = Path(__file__).parent
 BAD = HERE / "bad_specs"
@@ -199,9 +199,9 @@ def test_shipped_specs_are_valid(path):
 
 def test_schema_names_match_the_physics_names():
     """The schema's coupling and data-set names are the ones the physics graph uses."""
-    from bayes_nsi import spec as spec_module
-    from bayes_nsi.constants import DATASETS as PHYSICS_DATASETS
-    from bayes_nsi.couplings import COUPLINGS as PHYSICS_COUPLINGS
+    from bayes_nsi.app import spec as spec_module
+    from bayes_nsi.physics.constants import DATASETS as PHYSICS_DATASETS
+    from bayes_nsi.physics.couplings import COUPLINGS as PHYSICS_COUPLINGS
 
     assert tuple(spec_module.COUPLINGS) == PHYSICS_COUPLINGS
     assert tuple(spec_module.DATASETS) == PHYSICS_DATASETS

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from numpy_tables import read_table
 
-from bayes_nsi import inputs
+from bayes_nsi.physics import inputs
 
 REPO = Path(__file__).resolve().parents[1]
 UPSTREAM = REPO.parent / "shared" / "data"

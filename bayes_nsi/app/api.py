@@ -8,13 +8,13 @@ import numpy as np
 import pytensor
 import pytensor.tensor as pt
 
-from . import inputs
-from .constants import DE_SALAS_2021, MEASUREMENTS
-from .couplings import coupling_vector
-from .propagation import flux_weights, production_averaged_survival, production_nodes
-from .rates import Grids, build_model, validate_dataset
-from .rates import expected_events as events_graph
-from .three_flavour import adiabatic_survival
+from bayes_nsi.physics import inputs
+from bayes_nsi.physics.constants import DE_SALAS_2021, MEASUREMENTS
+from bayes_nsi.physics.couplings import coupling_vector
+from bayes_nsi.physics.propagation import flux_weights, production_averaged_survival, production_nodes
+from bayes_nsi.physics.rates import Grids, build_model, validate_dataset
+from bayes_nsi.physics.rates import expected_events as events_graph
+from bayes_nsi.physics.three_flavour import adiabatic_survival
 
 SURVIVAL_METHODS = ("two_flavour", "three_flavour")
 # Single-point convenience calls: compile in milliseconds (no numba JIT), run in ~0.1-1 ms per call.

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytensor.tensor as pt
 
-from .constants import Oscillation
+from bayes_nsi.physics.constants import Oscillation
 
 FLAVOUR_PAIRS = (("ee", 0, 0), ("emu", 0, 1), ("etau", 0, 2), ("mumu", 1, 1), ("mutau", 1, 2), ("tautau", 2, 2))
 COUPLINGS = tuple(f"{p}_{q}" for q in ("u", "d") for p, _, _ in FLAVOUR_PAIRS)

@@ -11,10 +11,10 @@ from pathlib import Path
 Runner = Callable[[dict, Path, Callable[[str], None]], dict]
 
 RUNNERS = {
-    "frequentist": "bayes_nsi.analyses.frequentist:run",
-    "posterior": "bayes_nsi.analyses.posterior:run",
-    "compare": "bayes_nsi.analyses.compare:run",
-    "projection": "bayes_nsi.analyses.projection:run",
+    "frequentist": "bayes_nsi.app.runners.frequentist:run",
+    "posterior": "bayes_nsi.app.runners.posterior:run",
+    "compare": "bayes_nsi.app.runners.compare:run",
+    "projection": "bayes_nsi.app.runners.projection:run",
 }
 
 

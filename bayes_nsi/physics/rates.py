@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pytensor.tensor as pt
 
-from . import inputs
-from .constants import (
+from bayes_nsi.physics import inputs
+from bayes_nsi.physics.constants import (
     AVOGADRO,
     DE_SALAS_2021,
     MEASUREMENTS,
@@ -30,8 +30,8 @@ from .constants import (
     Oscillation,
     natural_xenon,
 )
-from .detection import cross_section_shape, helm_form_factor, weak_charges_squared
-from .propagation import ProductionNodes, flux_weights, production_averaged_survival, production_nodes
+from bayes_nsi.physics.detection import cross_section_shape, helm_form_factor, weak_charges_squared
+from bayes_nsi.physics.propagation import ProductionNodes, flux_weights, production_averaged_survival, production_nodes
 
 ACCEPTANCE_MODES = ("paper", "published")
 RATE_FLUXES = ("8B", "hep")  # the only fluxes above the lowest detectable E_nu (eq. 16)

@@ -20,11 +20,13 @@ import pymc as pm
 import pytensor.tensor as pt
 import xarray as xr
 
-from . import inputs, likelihood, rates
-from .constants import HELM_SKIN_FM
-from .couplings import COUPLINGS, check_coupling_names
-from .errors import DiagnosticsFailed
-from .frequentist import Chi2Scanner
+from bayes_nsi.physics import inputs
+from bayes_nsi.inference import likelihood
+from bayes_nsi.physics import rates
+from bayes_nsi.physics.constants import HELM_SKIN_FM
+from bayes_nsi.physics.couplings import COUPLINGS, check_coupling_names
+from bayes_nsi.errors import DiagnosticsFailed
+from bayes_nsi.inference.scans import Chi2Scanner
 
 PRIOR_DISTS = ("uniform", "normal", "truncated_normal")
 XENONNT_ERRORS = ("symmetric", "asymmetric")

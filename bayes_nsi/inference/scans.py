@@ -14,10 +14,10 @@ import numpy as np
 import pytensor
 import pytensor.tensor as pt
 
-from .couplings import COUPLINGS, check_coupling_names
-from .intervals import ContourResult, ProfileResult, contour_lines, profile_scan
-from .likelihood import Observations, chi2_per_dataset, combine, exposures
-from .rates import PhysicsModel, build_model, expected_events
+from bayes_nsi.physics.couplings import COUPLINGS, check_coupling_names
+from bayes_nsi.inference.intervals import ContourResult, ProfileResult, contour_lines, profile_scan
+from bayes_nsi.inference.likelihood import Observations, chi2_per_dataset, combine, exposures
+from bayes_nsi.physics.rates import PhysicsModel, build_model, expected_events
 
 
 @dataclass

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .constants import MATTER_POTENTIAL_EV2, Oscillation
-from .couplings import FLAVOUR_PAIRS, propagation_rotation
+from bayes_nsi.physics.constants import MATTER_POTENTIAL_EV2, Oscillation
+from bayes_nsi.physics.couplings import FLAVOUR_PAIRS, propagation_rotation
 
 
 def pmns(osc: Oscillation) -> np.ndarray:

@@ -17,7 +17,7 @@ class TableError(ValueError):
     """A shipped table is missing, truncated or malformed; the message names the file."""
 
 
-TABLES = Path(__file__).resolve().parent / "tables"
+TABLES = Path(__file__).resolve().parents[1] / "tables"
 FLUX_NAMES = ("pp", "pep", "hep", "7Be", "8B", "13N", "15O", "17F")
 LINE_FLUXES = {"pep": 1.442}  # lines without a shipped shape (MeV); 7Be ships its broadened shape
 

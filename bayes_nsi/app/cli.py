@@ -13,10 +13,10 @@ import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
-from bayes_nsi import analyses
+from bayes_nsi.app import runners
 from bayes_nsi.errors import DiagnosticsFailed, SpecError
-from bayes_nsi.results import atomic_result_dir, write_manifest
-from bayes_nsi.spec import load_spec
+from bayes_nsi.app.results import atomic_result_dir, write_manifest
+from bayes_nsi.app.spec import load_spec
 
 EXIT_OK = 0
 EXIT_FAILED = 1

@@ -16,9 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import bayesian, credible
-from ..couplings import COUPLINGS
-from ..results import save_figure, write_csv, write_json, write_text
+from bayes_nsi.inference import bayesian
+from bayes_nsi.inference import credible
+from bayes_nsi.physics.couplings import COUPLINGS
+from bayes_nsi.app.results import save_figure, write_csv, write_json, write_text
 
 OVERLAY_BINS = 60
 RANK_P_WARN = 0.01  # rank-uniformity p below this: reported as a mixing warning (the spec has no threshold)

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 import numpy as np
 import pytensor.tensor as pt
 
-from .constants import MATTER_POTENTIAL_EV2, Oscillation
-from .couplings import eps_d_and_n
-from .inputs import SolarModel
+from bayes_nsi.physics.constants import MATTER_POTENTIAL_EV2, Oscillation
+from bayes_nsi.physics.couplings import eps_d_and_n
+from bayes_nsi.physics.inputs import SolarModel
 
 
 @dataclass(frozen=True)

@@ -8,14 +8,14 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import plots
-from ..api import sm_events, survival_probability
-from ..couplings import COUPLINGS, FLAVOUR_PAIRS
-from ..flavour_check import two_vs_three_flavour
-from ..frequentist import Chi2Scanner, contours, intervals_json, profiles
-from ..intervals import intervals_to_text
-from ..likelihood import observations
-from ..results import save_figure, write_csv, write_json, write_text
+from bayes_nsi.app import plots
+from bayes_nsi.app.api import sm_events, survival_probability
+from bayes_nsi.physics.couplings import COUPLINGS, FLAVOUR_PAIRS
+from bayes_nsi.app.flavour_check import two_vs_three_flavour
+from bayes_nsi.inference.scans import Chi2Scanner, contours, intervals_json, profiles
+from bayes_nsi.inference.intervals import intervals_to_text
+from bayes_nsi.inference.likelihood import observations
+from bayes_nsi.app.results import save_figure, write_csv, write_json, write_text
 
 ROW_LABELS = {"paired": "Paired", "us2": "US2", "xenonnt": "XENONnT", "combined": "Combined"}
 MODE_NOTE = {"paper": "acceptance: paper normalization (SM = 2.4, 46.8, 11.3 events)",

@@ -1,7 +1,7 @@
 """Runner of ``kind = "compare"``: evidences and Bayes factors of NSI hypotheses against the SM.
 
 For every block of data (the combination and, with ``per_dataset``, each data set alone) and every
-hypothesis, ln Z comes from SMC on the :mod:`bayes_nsi.bayesian` model; the SM (all couplings zero, the
+hypothesis, ln Z comes from SMC on the :mod:`bayes_nsi.inference.bayesian` model; the SM (all couplings zero, the
 same nuisances) is the reference. One- and two-coupling hypotheses with at most the 8B flux nuisance
 also get the quadrature ln Z; one-coupling hypotheses of the headline block (the combination, or the
 only data set) get the Savage-Dickey ratio from a NUTS posterior. The SMC and NUTS runs are spread over
@@ -21,8 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import plots
-from ..comparison import (
+from bayes_nsi.app import plots
+from bayes_nsi.inference.evidence import (
     JEFFREYS_REFERENCE,
     JEFFREYS_SCALE,
     SD_CHAINS,
@@ -37,11 +37,11 @@ from ..comparison import (
     quadrature_ln_z,
     savage_dickey_job,
 )
-from ..frequentist import Chi2Scanner
-from ..likelihood import observations
-from ..results import save_figure, write_csv, write_json, write_text
-from ..spec import hypothesis_couplings
-from .frequentist import MODE_NOTE
+from bayes_nsi.inference.scans import Chi2Scanner
+from bayes_nsi.inference.likelihood import observations
+from bayes_nsi.app.results import save_figure, write_csv, write_json, write_text
+from bayes_nsi.app.spec import hypothesis_couplings
+from bayes_nsi.app.runners.frequentist import MODE_NOTE
 
 REFERENCE = "sm"
 R_HAT_WARN = 1.01  # a Savage-Dickey posterior above this r_hat has unmixed modes: flagged in the table

@@ -10,8 +10,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .api import survival_probability
-from .couplings import COUPLINGS
+from bayes_nsi.app.api import survival_probability
+from bayes_nsi.physics.couplings import COUPLINGS
 
 
 def two_vs_three_flavour(values: Sequence[float] = tuple(np.linspace(-1, 1, 21)),

@@ -25,9 +25,11 @@ import pytensor
 from pymc.model.transform import extract_deterministics
 from scipy import special, stats
 
-from . import bayesian, likelihood, rates
-from .couplings import COUPLINGS
-from .frequentist import Chi2Scanner
+from bayes_nsi.inference import bayesian
+from bayes_nsi.inference import likelihood
+from bayes_nsi.physics import rates
+from bayes_nsi.physics.couplings import COUPLINGS
+from bayes_nsi.inference.scans import Chi2Scanner
 
 # Trotta (2008), Table 1: |ln B| thresholds of the Jeffreys scale and their reading.
 JEFFREYS_SCALE = ((1.0, "inconclusive"), (2.5, "weak"), (5.0, "moderate"), (np.inf, "strong"))

@@ -56,7 +56,7 @@ NO_PUBLISHED_ACCEPTANCE = ("us2",)
 @functools.cache
 def schema() -> dict:
     """The JSON Schema (draft 2020-12) of spec version 1."""
-    text = resources.files("bayes_nsi").joinpath("schema").joinpath(SCHEMA_FILE).read_text(encoding="utf-8")
+    text = resources.files("bayes_nsi.app").joinpath("schema").joinpath(SCHEMA_FILE).read_text(encoding="utf-8")
     return json.loads(text)
 
 

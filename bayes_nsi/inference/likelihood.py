@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .constants import MEASUREMENTS
+from bayes_nsi.physics.constants import MEASUREMENTS
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ import numpy as np
 from scipy.ndimage import gaussian_filter1d
 from scipy.special import erf
 
-from .intervals import ProfileResult, intervals_to_text, profile_scan
+from bayes_nsi.inference.intervals import ProfileResult, intervals_to_text, profile_scan
 
 LEVELS = {"68": 1.0, "95": 4.0}  # interval label -> Delta chi^2 level
 PROBABILITIES = {k: float(erf(np.sqrt(v / 2.0))) for k, v in LEVELS.items()}  # 0.6827, 0.9545

@@ -7,8 +7,8 @@ from collections.abc import Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .couplings import FLAVOUR_PAIRS
-from .intervals import ContourResult, ProfileResult
+from bayes_nsi.physics.couplings import FLAVOUR_PAIRS
+from bayes_nsi.inference.intervals import ContourResult, ProfileResult
 
 KEY_STYLE = {"paired": ("PandaX-4T paired", "tab:blue"), "us2": ("PandaX-4T US2", "tab:orange"),
              "xenonnt": ("XENONnT", "tab:green"), "combined": ("Combined", "black")}

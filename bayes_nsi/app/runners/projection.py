@@ -12,11 +12,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import plots
-from ..frequentist import Chi2Scanner, profiles
-from ..likelihood import observations
-from ..results import save_figure, write_json
-from .frequentist import MODE_NOTE, selected_couplings
+from bayes_nsi.app import plots
+from bayes_nsi.inference.scans import Chi2Scanner, profiles
+from bayes_nsi.inference.likelihood import observations
+from bayes_nsi.app.results import save_figure, write_json
+from bayes_nsi.app.runners.frequentist import MODE_NOTE, selected_couplings
 
 ASSUMPTION = ("errors scaled by 1/sqrt(f) with the measured central values held fixed; "
               "statistical-only scaling, no change of the SM prediction or acceptances")
