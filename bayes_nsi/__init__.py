@@ -5,13 +5,9 @@ of the couplings (:data:`COUPLINGS`) and data sets (:data:`DATASETS`). They are 
 that ``bayes-nsi validate`` and spec errors never load PyTensor.
 """
 
-import warnings
-
-warnings.filterwarnings("ignore", message="PyTensor could not link to a BLAS")
-
 __all__ = ["COUPLINGS", "DATASETS", "expected_events", "sm_events", "survival_probability"]
 _LAZY = {"expected_events": "app.api", "sm_events": "app.api", "survival_probability": "app.api",
-         "DATASETS": "physics.constants", "COUPLINGS": "physics.couplings"}
+         "DATASETS": "experiments.registry", "COUPLINGS": "names"}
 
 
 def __getattr__(name: str):

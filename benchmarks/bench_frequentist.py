@@ -20,7 +20,7 @@ import numpy as np
 
 from bayes_nsi.inference import scans as frequentist
 
-from bayes_nsi.inference import likelihood
+from bayes_nsi.inference import observations as likelihood
 from bayes_nsi.physics.couplings import COUPLINGS
 
 REPO = Path(__file__).resolve().parents[1]

@@ -29,7 +29,7 @@ from bayes_nsi.app import plots
 from bayes_nsi.app.runners.frequentist import table3
 from bayes_nsi.physics.constants import G_V_NEUTRON, G_V_PROTON, MEASUREMENTS, natural_xenon
 from bayes_nsi.physics.couplings import COUPLINGS
-from bayes_nsi.inference.likelihood import observations
+from bayes_nsi.inference.observations import observations
 
 # bayes_nsi.plots selects the Agg backend on import; show figures inline in Jupyter again
 # %matplotlib inline

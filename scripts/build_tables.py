@@ -13,6 +13,8 @@ with a fixed format, so rebuilding gives byte-identical files (``tests/test_tabl
 from __future__ import annotations
 
 import argparse
+import io
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +31,17 @@ def _write(path: Path, header: list[str], columns: list[str], rows: np.ndarray, 
     lines = [f"# {h}" for h in header]
     lines.append(",".join(columns))
     lines += [",".join(fmt.format(v) for v in row) for row in rows]
+    path.write_text("\n".join(lines) + "\n")
+    print(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path} ({len(rows)} rows)")
+
+
+def _write_repr(path: Path, header: list[str], columns: list[str], rows: list[list[float]]) -> None:
+    """A CSV table with '#' header; integers as integers, other numbers by their shortest exact repr."""
+    def cell(v: float) -> str:
+        v = float(v)
+        return str(int(v)) if v.is_integer() and abs(v) < 1e15 else repr(v)
+
+    lines = [f"# {h}" for h in header] + [",".join(columns)] + [",".join(cell(v) for v in row) for row in rows]
     path.write_text("\n".join(lines) + "\n")
     print(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path} ({len(rows)} rows)")
 
@@ -156,6 +169,130 @@ def build_acceptances(data: Path, out: Path) -> None:
     _write(out / "acceptance_xenonnt.csv", header, ["er_kev", "eff_sr0", "eff_sr1", "efficiency"], rows, "{:.7g}")
 
 
+XENONNT_RUNS = ("sr0", "sr1", "sr2")
+XENONNT_YIELD_ANCHORS = np.arange(-3.0, 3.5, 1.0)  # tly, tqy anchors of the release (sigma units)
+XENONNT_OBSERVABLES = ("cs2", "s2_shadow_s2_time_shadow_quantile", "s1_bdt_score", "s2_bdt_score")
+XENONNT_CITATION = ("XENON collaboration, github.com/XENONnT/cevns_data_release (CC-BY-4.0), "
+                    "doi:10.5281/zenodo.20576156; data of E. Aprile et al. (XENON), PRL 133 (2024) 191002, "
+                    "arXiv:2408.02877 (SR0, SR1) and arXiv:2604.06002 (SR0, SR1, SR2)")
+
+
+def _h5_template(path: Path) -> tuple[np.ndarray, list[np.ndarray]]:
+    """The (3, 3, 3, 3) histogram and the four bin-edge arrays of one release template."""
+    import h5py
+
+    with h5py.File(path, "r") as f:
+        return f["templates/template"][()], [f["bins"][str(k)][()] for k in range(4)]
+
+
+def _check_edges(path: Path, edges: list[np.ndarray], binning: list[np.ndarray]) -> None:
+    """The template's bin edges equal the binning yaml's (which rounds them to 12 decimals)."""
+    for k, (a, b) in enumerate(zip(edges, binning, strict=True)):
+        if a.shape != b.shape or np.max(np.abs(a - b)) > 1e-9:
+            raise ValueError(f"{path}: bin edges of axis {k} differ from the binning yaml: {a} vs {b}")
+
+
+def _write_npz_stored(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """An uncompressed .npz with fixed member timestamps, so that a rebuild is byte-identical."""
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as archive:
+        for name, array in arrays.items():
+            buffer = io.BytesIO()
+            np.lib.format.write_array(buffer, np.ascontiguousarray(array), version=(1, 0), allow_pickle=False)
+            info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            info.external_attr = 0o644 << 16
+            archive.writestr(info, buffer.getvalue())
+    print(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path} ({', '.join(arrays)})")
+
+
+def build_xenonnt_release(data: Path, out: Path) -> None:
+    """XENONnT binned likelihood inputs from the CC-BY-4.0 cevns_data_release (data README section 3d).
+
+    Bins are flattened in C order over (cS2, S2-shadow quantile, S1-BDT, S2-BDT): bin = 27 i0 + 9 i1 + 3 i2 + i3.
+    Events are binned like blueice/multihist (numpy.histogramdd: [lo, hi) per bin, the last bin closed); an event
+    outside the analysis space is an error, not dropped silently.
+    """
+    import yaml
+
+    release = data / "acceptance/xenonnt/cevns_data_release"
+    edges_rows, bin_rows, rg_rows, mono = [], [], [], []
+    for r, run in enumerate(XENONNT_RUNS):
+        binning = yaml.safe_load((release / f"binning/{run}.yaml").read_text())
+        if tuple(binning) != XENONNT_OBSERVABLES:
+            raise ValueError(f"{release}/binning/{run}.yaml: observables {tuple(binning)} != {XENONNT_OBSERVABLES}")
+        edges = [np.array(binning[n], dtype=float) for n in XENONNT_OBSERVABLES]
+        edges_rows += [[r, k, *e] for k, e in enumerate(edges)]
+        events = np.loadtxt(release / f"data/{run}.csv", delimiter=",", skiprows=1)[:, 1:]
+        observed, _ = np.histogramdd(events, bins=edges)
+        if observed.sum() != len(events):
+            raise ValueError(f"{release}/data/{run}.csv: {len(events) - observed.sum():.0f} events outside the binning")
+        if min(np.min(np.abs(events[:, k, None] - e[None, :])) for k, e in enumerate(edges)) < 1e-6:
+            raise ValueError(f"{release}/data/{run}.csv: an event lies on a bin edge; the edge convention would matter")
+        tdir = release / f"templates/{run}"
+        ac_path = tdir / f"ac/template_XENONnT_{run}_ac_cevns.h5"
+        er_path = tdir / f"er/template_XENONnT_{run}_er_cevns.h5"
+        (ac, ac_edges), (er, er_edges) = _h5_template(ac_path), _h5_template(er_path)
+        _check_edges(ac_path, ac_edges, edges)
+        _check_edges(er_path, er_edges, edges)
+        index = np.indices((3, 3, 3, 3)).reshape(4, -1).T
+        bin_rows += [[r, b, *index[b], observed.ravel()[b], ac.ravel()[b], er.ravel()[b]] for b in range(81)]
+        for tly in XENONNT_YIELD_ANCHORS:
+            for tqy in XENONNT_YIELD_ANCHORS:
+                path = tdir / f"rg/template_XENONnT_{run}_rg_cevns_tly_{tly:.1f}_tqy_{tqy:.1f}.h5"
+                rg, rg_edges = _h5_template(path)
+                _check_edges(path, rg_edges, edges)
+                rg_rows.append([r, tly, tqy, *rg.ravel()])
+        grid = np.load(release / f"derived/mono_grid_{run}.npz")
+        if not all(np.array_equal(grid[t], XENONNT_YIELD_ANCHORS) for t in ("tly", "tqy")):
+            raise ValueError(f"{release}/derived/mono_grid_{run}.npz: yield anchors are not -3..3")
+        _check_edges(release / f"derived/mono_grid_{run}.npz", [grid[f"bin_edges_{k}"] for k in range(4)], edges)
+        energy = grid["energy_kev"]
+        for k, e in enumerate(energy):
+            nominal, _ = _h5_template(tdir / f"mono/template_XENONnT_{run}_mono_{e:.3f}_cevns_tly_0.0_tqy_0.0.h5")
+            if not np.array_equal(grid["efficiency"][3, 3, k], nominal):
+                raise ValueError(f"{release}/derived/mono_grid_{run}.npz: nominal slice at {e} keV differs from the h5")
+        mono.append(grid["efficiency"].reshape(7, 7, len(energy), 81))
+    source = f"source: {XENONNT_CITATION}."
+    axes = "axis 0 cs2 (PE), 1 s2_shadow_s2_time_shadow_quantile, 2 s1_bdt_score, 3 s2_bdt_score"
+    _write_repr(out / "xenonnt_binning.csv", [
+        "XENONnT analysis-space bin edges per run (run 0 = SR0, 1 = SR1, 2 = SR2), from binning/sr*.yaml;",
+        f"{axes}. Three bins per axis, 81 bins per run.", source],
+        ["run", "axis", "edge_0", "edge_1", "edge_2", "edge_3"], edges_rows)
+    _write_repr(out / "xenonnt_bins.csv", [
+        "XENONnT observed events and background templates per bin (run 0 = SR0, 1 = SR1, 2 = SR2).",
+        "bin = 27 i_cs2 + 9 i_shadow + 3 i_s1_bdt + i_s2_bdt (C order).",
+        "observed: events of data/sr*.csv binned with xenonnt_binning.csv",
+        "(numpy.histogramdd: [lo, hi), last bin closed; no event is outside or within 1e-6 of an edge: checked).",
+        "ac_per_t_yr, er_per_t_yr: accidental-coincidence and electronic-recoil templates (events per tonne-year),",
+        "templates/sr*/{ac,er}/*.h5, values unchanged.", source],
+        ["run", "bin", "i_cs2", "i_shadow", "i_s1_bdt", "i_s2_bdt", "observed", "ac_per_t_yr", "er_per_t_yr"], bin_rows)
+    _write_repr(out / "xenonnt_rg.csv", [
+        "XENONnT radiogenic-neutron templates (events per tonne-year) per bin on the light/charge-yield anchor grid",
+        "tly, tqy = -3..3 (run 0 = SR0, 1 = SR1, 2 = SR2); columns b0..b80 in the bin order of xenonnt_bins.csv.",
+        "templates/sr*/rg/*_tly_<tly>_tqy_<tqy>.h5, values unchanged.", source],
+        ["run", "tly", "tqy", *(f"b{b}" for b in range(81))], rg_rows)
+    _write_npz_stored(out / "xenonnt_mono_grid.npz", {
+        "efficiency": np.array(mono, dtype=np.float32), "energy_kev": energy, "yield_anchors": XENONNT_YIELD_ANCHORS})
+    (out / "xenonnt_mono_grid.md").write_text(f"""# xenonnt_mono_grid.npz
+
+XENONnT monoenergetic nuclear-recoil efficiency templates (dimensionless detection efficiency per analysis
+bin, the release README's definition) for every light/charge-yield anchor of the release.
+
+Source: {XENONNT_CITATION}.
+Every value comes from `templates/sr*/mono/template_XENONnT_sr*_mono_<E>_cevns_tly_<tly>_tqy_<tqy>.h5`, as packed
+(values unchanged) into `derived/mono_grid_sr{{0,1,2}}.npz` of the shared data folder (README section 3d), then
+rounded to float32 here (relative change < 6e-8) to keep the shipped file at 2.2 MB.
+
+Arrays (an uncompressed .npz with fixed member timestamps, so `scripts/build_tables.py` rebuilds it byte for byte):
+
+| array | shape | contents |
+|---|---|---|
+| `efficiency` | (3, 7, 7, 46, 81) float32 | [run (SR0, SR1, SR2), tly, tqy, energy, bin (as in xenonnt_bins.csv)] |
+| `energy_kev` | (46,) | nuclear-recoil energies 0.5, 0.6, ..., 5.0 keV |
+| `yield_anchors` | (7,) | tly = tqy = -3, -2, ..., 3 (the release's yield nuisances, in sigma) |
+""")
+    print("wrote xenonnt_mono_grid.md")
+
+
 def build_all(data: Path, out: Path) -> None:
     """Write every shipped table from the upstream data folder."""
     out.mkdir(parents=True, exist_ok=True)
@@ -163,6 +300,7 @@ def build_all(data: Path, out: Path) -> None:
     build_fluxes(data, out)
     build_spectra(data, out)
     build_acceptances(data, out)
+    build_xenonnt_release(data, out)
 
 
 def main() -> None:

@@ -18,7 +18,7 @@ from bayes_nsi.inference import bayesian
 
 from bayes_nsi.inference import credible
 
-from bayes_nsi.inference import likelihood
+from bayes_nsi.inference import observations as likelihood
 
 from bayes_nsi.physics import rates
 from bayes_nsi.app.runners.posterior import run

@@ -20,7 +20,7 @@ from bayes_nsi.inference.evidence import (
     smc_evidence,
 )
 from bayes_nsi.inference.scans import Chi2Scanner
-from bayes_nsi.inference.likelihood import observations
+from bayes_nsi.inference.observations import observations
 from bayes_nsi.app.spec import validate_spec
 
 DATASETS = ("paired", "us2", "xenonnt")

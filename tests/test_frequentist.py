@@ -14,7 +14,7 @@ from scipy.optimize import brentq
 
 from bayes_nsi.inference import scans as frequentist
 
-from bayes_nsi.inference import likelihood
+from bayes_nsi.inference import observations as likelihood
 
 from bayes_nsi.physics import rates
 from bayes_nsi.app.cli import main

@@ -9,10 +9,13 @@ import pytensor
 import pytensor.tensor as pt
 
 from bayes_nsi.physics import inputs
-from bayes_nsi.physics.constants import DE_SALAS_2021, MEASUREMENTS
+from bayes_nsi.experiments.physics_model import physics_model
+from bayes_nsi.experiments.registry import REGISTRY, available, get
+from bayes_nsi.names import ACCEPTANCE_MODES
+from bayes_nsi.physics.constants import DE_SALAS_2021
 from bayes_nsi.physics.couplings import coupling_vector
 from bayes_nsi.physics.propagation import flux_weights, production_averaged_survival, production_nodes
-from bayes_nsi.physics.rates import Grids, build_model, validate_dataset
+from bayes_nsi.physics.rates import Grids
 from bayes_nsi.physics.rates import expected_events as events_graph
 from bayes_nsi.physics.three_flavour import adiabatic_survival
 
@@ -61,27 +64,25 @@ def survival_probability(enu_mev, method: str = "two_flavour", n_radial: int = G
 
 @cache
 def _events_function(acceptance: str):
-    datasets = tuple(d for d in MEASUREMENTS if not (acceptance == "published" and d == "us2"))
+    datasets = available(acceptance)
     eps = pt.dvector("eps12")
-    return datasets, pytensor.function([eps], events_graph(build_model(datasets, acceptance), eps), mode=API_MODE)
+    graph = events_graph(physics_model(datasets, acceptance), eps)
+    return datasets, pytensor.function([eps], graph, mode=API_MODE)
 
 
 def expected_events(dataset: str, acceptance: str = "paper", **couplings: float) -> float:
-    """Expected 8B CEvNS events of one data set (paired, us2, xenonnt) at the given couplings.
+    """Expected 8B CEvNS events of one shipped data set (see ``bayes_nsi.DATASETS``) at the given couplings.
 
-    acceptance: "paper" (acceptance scaled so that the SM gives the paper's 2.4, 46.8, 11.3 events) or
-    "published" (the curve as released; not available for us2).
+    acceptance: "paper" (acceptance scaled so that the SM gives the paper's events) or "published" (the
+    curve as released, where a data set has one).
     """
-    validate_dataset(dataset, acceptance)
+    get(dataset).check_acceptance(acceptance)
     eps = coupling_vector(**couplings)
     datasets, fn = _events_function(acceptance)
     return float(fn(eps)[datasets.index(dataset)])
 
 
 def sm_events() -> dict[str, dict[str, float | None]]:
-    """SM events of every data set in both acceptance modes (None where a mode does not exist)."""
-    out = {}
-    for mode in ("paper", "published"):
-        out[mode] = {d: (None if (mode == "published" and d == "us2") else expected_events(d, mode))
-                     for d in MEASUREMENTS}
-    return out
+    """SM events of every data set in both acceptance modes (None where a data set lacks a mode)."""
+    return {mode: {d: expected_events(d, mode) if mode in REGISTRY[d].responses else None for d in REGISTRY}
+            for mode in ACCEPTANCE_MODES}

@@ -7,11 +7,20 @@ from collections.abc import Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
-from bayes_nsi.physics.couplings import FLAVOUR_PAIRS
+from bayes_nsi.experiments.registry import REGISTRY
 from bayes_nsi.inference.intervals import ContourResult, ProfileResult
+from bayes_nsi.names import FLAVOUR_PAIRS
 
-KEY_STYLE = {"paired": ("PandaX-4T paired", "tab:blue"), "us2": ("PandaX-4T US2", "tab:orange"),
-             "xenonnt": ("XENONnT", "tab:green"), "combined": ("Combined", "black")}
+COMBINED = "combined"
+
+
+def style(key: str) -> tuple[str, str]:
+    """(label, colour) of a result key: a data set's own, or the combination's."""
+    if key == COMBINED:
+        return "Combined", "black"
+    if key in REGISTRY:
+        return REGISTRY[key].label, REGISTRY[key].colour
+    return key, "tab:gray"
 TEX = {"ee": "ee", "emu": r"e\mu", "etau": r"e\tau", "mumu": r"\mu\mu", "mutau": r"\mu\tau", "tautau": r"\tau\tau"}
 
 
@@ -41,7 +50,7 @@ def fig_profiles(result: Mapping[str, Mapping[str, ProfileResult]], quark: str, 
         name = f"{pair}_{quark}"
         for key, per in result.items():
             if name in per:
-                label, colour = KEY_STYLE[key]
+                label, colour = style(key)
                 ax.plot(per[name].x, per[name].delta_chi2, color=colour, label=label)
         for level, text in ((1.0, r"1$\sigma$"), (4.0, r"2$\sigma$")):
             ax.axhline(level, color="grey", ls="--", lw=0.8)
@@ -56,14 +65,14 @@ def fig_profiles(result: Mapping[str, Mapping[str, ProfileResult]], quark: str, 
 
 
 def fig4_contours(planes: Mapping[tuple[str, str], Mapping[str, ContourResult]], note: str,
-                  keys: Sequence[str] = ("paired", "us2", "xenonnt")) -> plt.Figure:
+                  keys: Sequence[str] | None = None) -> plt.Figure:
     """90% CL iso-contours in diagonal (eps^u, eps^d) planes (Fig. 4)."""
     fig, axes = plt.subplots(1, len(planes), figsize=(4.2 * len(planes), 4), squeeze=False)
     for ax, ((x, y), per_key) in zip(axes[0], planes.items(), strict=True):
-        for key in keys:
+        for key in keys or [k for k in per_key if k != COMBINED]:
             if key not in per_key:
                 continue
-            label, colour = KEY_STYLE[key]
+            label, colour = style(key)
             for i, line in enumerate(per_key[key].lines):
                 ax.plot(line[:, 0], line[:, 1], color=colour, label=label if i == 0 else None)
         ax.set(xlabel=coupling_label(x), ylabel=coupling_label(y))

@@ -17,6 +17,8 @@ from jsonschema import Draft202012Validator, ValidationError, validators
 from jsonschema.exceptions import best_match
 
 from bayes_nsi.errors import SpecError
+from bayes_nsi.experiments.registry import REGISTRY
+from bayes_nsi.names import COUPLINGS
 
 SCHEMA_FILE = "spec-v1.json"
 FILE_FIELD = "(file)"
@@ -49,19 +51,26 @@ DEFAULT_SECTIONS = {
     "compare": ("figures", "likelihood", "nuisances", "smc"),
     "projection": ("figures", "likelihood"),
 }
-# Data sets without a public efficiency curve, so unusable with acceptance = "published".
-NO_PUBLISHED_ACCEPTANCE = ("us2",)
 
 
 @functools.cache
 def schema() -> dict:
-    """The JSON Schema (draft 2020-12) of spec version 1."""
+    """The JSON Schema (draft 2020-12) of spec version 1, completed with the registry's data-set names
+    (the schema file names no data set), the datasets default and each data set's likelihood aliases."""
     text = resources.files("bayes_nsi.app").joinpath("schema").joinpath(SCHEMA_FILE).read_text(encoding="utf-8")
-    return json.loads(text)
+    node = json.loads(text)
+    node["$defs"]["coupling"]["enum"] = list(COUPLINGS)
+    node["properties"]["priors"]["properties"] = {c: {"$ref": "#/$defs/prior"} for c in (*COUPLINGS, "default")}
+    names = list(REGISTRY)
+    node["$defs"]["dataset"]["enum"] = names
+    node["properties"]["datasets"]["default"] = names
+    aliases = {key: {"enum": list(values)} for d in REGISTRY.values() for key, values in d.likelihood_aliases.items()}
+    node["$defs"]["likelihood_key"]["enum"] = names + list(aliases)
+    node["properties"]["likelihood"]["properties"] = aliases
+    return node
 
 
-COUPLINGS: tuple[str, ...] = tuple(schema()["$defs"]["coupling"]["enum"])
-DATASETS: tuple[str, ...] = tuple(schema()["$defs"]["dataset"]["enum"])
+DATASETS: tuple[str, ...] = tuple(REGISTRY)
 KINDS: tuple[str, ...] = tuple(schema()["properties"]["kind"]["enum"])
 
 
@@ -298,16 +307,42 @@ def _section_keys(section: str) -> str:
 
 def _check_datasets(spec: dict, source: str) -> None:
     datasets = spec["datasets"]
-    if spec["acceptance"] == "published":
-        hidden = [d for d in datasets if d in NO_PUBLISHED_ACCEPTANCE]
-        if hidden:
-            usable = ", ".join(d for d in DATASETS if d not in NO_PUBLISHED_ACCEPTANCE)
-            problem = f'"published" has no public acceptance curve for {json.dumps(hidden[0])} in datasets'
-            raise SpecError(source, "acceptance", problem, f'acceptance = "paper", or datasets from {usable}')
+    mode = spec["acceptance"]
+    hidden = [d for d in datasets if mode not in REGISTRY[d].responses]
+    if hidden:
+        usable = ", ".join(d for d in DATASETS if mode in REGISTRY[d].responses)
+        problem = f"{json.dumps(mode)} has no public acceptance curve for {json.dumps(hidden[0])} in datasets"
+        others = " or ".join(json.dumps(m) for m in REGISTRY[hidden[0]].acceptance_modes)
+        raise SpecError(source, "acceptance", problem, f"acceptance = {others}, or datasets from {usable}")
     for name in spec.get("measurements", {}):
         if name not in datasets:
             problem = f"data set {json.dumps(name)} is not in datasets"
             raise SpecError(source, f"measurements.{name}", problem, ", ".join(datasets))
+    for key, value in spec.get("likelihood", {}).items():
+        owner = next((d for d in REGISTRY.values() if key in d.likelihood_aliases), None)
+        name = owner.name if owner else key
+        chosen = owner.likelihood_aliases[key][value] if owner else value
+        if owner and name not in datasets and chosen == "gaussian":
+            continue  # an alias at its default says nothing about the data sets in use
+        if name not in datasets:
+            problem = f"{json.dumps(value)} needs data set {json.dumps(name)}, which is not in datasets"
+            allowed = next(v for v, lk in owner.likelihood_aliases[key].items() if lk == "gaussian") if owner else None
+            raise SpecError(source, f"likelihood.{key}", problem, json.dumps(allowed) if owner else ", ".join(datasets))
+        if chosen not in REGISTRY[name].likelihoods:
+            problem = f"{json.dumps(value)} is not available for data set {json.dumps(name)}"
+            raise SpecError(source, f"likelihood.{key}", problem, ", ".join(REGISTRY[name].likelihoods))
+
+
+def likelihood_choices(spec: dict) -> dict[str, str]:
+    """The likelihood of each data set of a validated spec that chooses one (aliases translated)."""
+    out = {}
+    for key, value in spec.get("likelihood", {}).items():
+        owner = next((d for d in REGISTRY.values() if key in d.likelihood_aliases), None)
+        if owner is None:
+            out[key] = value
+        elif owner.name in spec["datasets"]:
+            out[owner.name] = owner.likelihood_aliases[key][value]
+    return out
 
 
 def _check_range(source: str, field: str, bounds: list) -> None:

@@ -1,0 +1,1 @@
+"""Data sets as plug-ins: one module per data set (``paired``, ``us2``, ``xenonnt``), listed in ``registry``."""

@@ -9,7 +9,7 @@ those levels for one Gaussian parameter, 68.27 % and 95.45 %, so the columns com
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,6 +17,7 @@ from scipy.ndimage import gaussian_filter1d
 from scipy.special import erf
 
 from bayes_nsi.inference.intervals import ProfileResult, intervals_to_text, profile_scan
+from bayes_nsi.inference.priors import Prior
 
 LEVELS = {"68": 1.0, "95": 4.0}  # interval label -> Delta chi^2 level
 PROBABILITIES = {k: float(erf(np.sqrt(v / 2.0))) for k, v in LEVELS.items()}  # 0.6827, 0.9545
@@ -91,12 +92,12 @@ def eti(samples: np.ndarray, prob: float) -> list[float]:
     return [float(lo), float(hi)]
 
 
-def scan_range(prior: Mapping) -> tuple[float, float]:
+def scan_range(prior: Prior) -> tuple[float, float]:
     """Chi-square scan range of a coupling: its prior support, or mu +- 6 sigma for a normal prior."""
-    if prior["dist"] == "normal":
-        half = NORMAL_SCAN_SIGMAS * prior["sigma"]
-        return prior["mu"] - half, prior["mu"] + half
-    return float(prior["lower"]), float(prior["upper"])
+    if prior.dist == "normal":
+        half = NORMAL_SCAN_SIGMAS * prior.sigma
+        return prior.mu - half, prior.mu + half
+    return prior.support()
 
 
 def one_parameter_profile(chi2_batch: Callable[[np.ndarray], np.ndarray], index: int, lo: float, hi: float,

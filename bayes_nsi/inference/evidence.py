@@ -5,14 +5,13 @@ the Jeffreys scale of Trotta (2008, Contemp. Phys. 49, 71, Table 1). The SMC evi
 product over the tempering stages of the mean incremental weights (Ching & Chen 2007, J. Eng. Mech. 133,
 816; Del Moral et al. 2006, J. R. Stat. Soc. B 68, 411), as returned by ``pm.sample_smc``.
 
-The PyMC models are those of :func:`bayes_nsi.bayesian.build_pymc_model`. The quadrature evidence is an
-independent check: the same likelihood (eq. 20 as a normalized Gaussian, or the split normal for
-XENONnT's asymmetric errors) integrated on a grid with the compiled :class:`~bayes_nsi.frequentist.Chi2Scanner`.
+The PyMC models are those of :func:`bayes_nsi.inference.pymc_model.build_pymc_model`. The quadrature
+evidence is an independent check: the same likelihood terms (normalized, nuisances of the terms integrated)
+on a grid with the compiled :class:`~bayes_nsi.inference.scans.Chi2Scanner`.
 """
 
 from __future__ import annotations
 
-import json
 import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -25,11 +24,13 @@ import pytensor
 from pymc.model.transform import extract_deterministics
 from scipy import special, stats
 
-from bayes_nsi.inference import bayesian
-from bayes_nsi.inference import likelihood
-from bayes_nsi.physics import rates
-from bayes_nsi.physics.couplings import COUPLINGS
+from bayes_nsi.experiments.base import DataSet
+from bayes_nsi.experiments.physics_model import physics_model
+from bayes_nsi.inference import observations as data
+from bayes_nsi.inference.priors import Nuisances, Prior, b16_flux, flux_8b_prior
+from bayes_nsi.inference.pymc_model import build_pymc_model
 from bayes_nsi.inference.scans import Chi2Scanner
+from bayes_nsi.names import COUPLINGS
 
 # Trotta (2008), Table 1: |ln B| thresholds of the Jeffreys scale and their reading.
 JEFFREYS_SCALE = ((1.0, "inconclusive"), (2.5, "weak"), (5.0, "moderate"), (np.inf, "strong"))
@@ -178,12 +179,12 @@ def savage_dickey(samples: np.ndarray, ess: float, prior_density: float, lower: 
                         float(np.exp(ln_posterior)), float(prior_density), est.bandwidth, float(ess), float(r_hat))
 
 
-def nuts_savage_dickey(model: pm.Model, coupling: str, prior: Mapping, seed: int, at: float = 0.0,
+def nuts_savage_dickey(model: pm.Model, coupling: str, prior: Prior, seed: int, at: float = 0.0,
                        draws: int = SD_DRAWS, tune: int = SD_TUNE, chains: int = SD_CHAINS) -> SavageDickey:
     """NUTS (nutpie) posterior of a one-coupling model, then :func:`savage_dickey` at eps = ``at``.
 
-    The prior density at ``at`` is the model's own (``pm.logp`` of the coupling's prior); ``prior`` (the spec
-    table) gives the support for the reflection.
+    The prior density at ``at`` is the model's own (``pm.logp`` of the coupling's prior); ``prior`` gives
+    the support for the reflection.
     """
     bare, _ = extract_deterministics(model)
     with bare:
@@ -192,29 +193,18 @@ def nuts_savage_dickey(model: pm.Model, coupling: str, prior: Mapping, seed: int
     prior_density = float(np.exp(pm.logp(bare[coupling], at).eval()))
     ess = float(az.ess(idata, var_names=[coupling], method="bulk")[coupling])
     r_hat = float(az.rhat(idata, var_names=[coupling])[coupling])
-    return savage_dickey(idata["posterior"][coupling].values, ess, prior_density, *bayesian.prior_support(prior),
+    return savage_dickey(idata["posterior"][coupling].values, ess, prior_density, *prior.support(),
                          r_hat=r_hat, at=at)
 
 
 # -- quadrature evidence ------------------------------------------------------------------------------
 
 
-def prior_logpdf(prior: Mapping, x: np.ndarray) -> np.ndarray:
-    """log density of a spec prior (uniform, normal, truncated_normal) at x, independent of PyMC."""
-    dist = prior["dist"]
-    if dist == "uniform":
-        return stats.uniform.logpdf(x, prior["lower"], prior["upper"] - prior["lower"])
-    if dist == "normal":
-        return stats.norm.logpdf(x, prior["mu"], prior["sigma"])
-    a, b = ((prior[k] - prior["mu"]) / prior["sigma"] for k in ("lower", "upper"))
-    return stats.truncnorm.logpdf(x, a, b, prior["mu"], prior["sigma"])
-
-
-def prior_grid(prior: Mapping, points: int) -> np.ndarray:
+def prior_grid(prior: Prior, points: int) -> np.ndarray:
     """Uniform grid over the prior support (normal priors: mu +- NORMAL_SPAN sigma); ``points`` is odd."""
-    lo, hi = bayesian.prior_support(prior)
-    if prior["dist"] == "normal":
-        lo, hi = prior["mu"] - NORMAL_SPAN * prior["sigma"], prior["mu"] + NORMAL_SPAN * prior["sigma"]
+    lo, hi = prior.support()
+    if prior.dist == "normal":
+        lo, hi = prior.mu - NORMAL_SPAN * prior.sigma, prior.mu + NORMAL_SPAN * prior.sigma
     return np.linspace(lo, hi, points)
 
 
@@ -227,34 +217,17 @@ def _simpson_weights(x: np.ndarray) -> np.ndarray:
     return w * (x[1] - x[0]) / 3.0
 
 
-def log_likelihood(events: np.ndarray, obs: likelihood.Observations, xenonnt_errors: str) -> np.ndarray:
-    """ln L summed over data sets (..., n_datasets) -> (...): normalized Gaussian of eq. (20), or split normal.
-
-    ln N_split(y; mu, s_up, s_down) = ln(sqrt(2/pi) / (s_up + s_down)) - chi^2/2 (bayesian.split_normal_logp);
-    for s_up = s_down = s it is the Gaussian -ln(s sqrt(2 pi)) - chi^2/2 of the symmetric model.
-    """
-    up, down = bayesian.error_widths(obs, xenonnt_errors)
-    chi2 = bayesian.chi2_per_dataset(events, obs, xenonnt_errors)
-    return np.sum(0.5 * np.log(2.0 / np.pi) - np.log(up + down) - 0.5 * chi2, axis=-1)
-
-
 def flux_grid(prior: str, points: int) -> tuple[np.ndarray, np.ndarray]:
     """8B flux nodes (1e6 cm^-2 s^-1) over mu +- NORMAL_SPAN sigma (cut at 0) and ln prior + ln Simpson weight."""
-    mu, sigma = bayesian.FLUX_8B_PRIORS[prior]
+    mu, sigma = flux_8b_prior(prior)
     f = np.linspace(max(0.0, mu - NORMAL_SPAN * sigma), mu + NORMAL_SPAN * sigma, points)
     ln_prior = stats.truncnorm.logpdf(f, -mu / sigma, np.inf, mu, sigma)  # the model's TruncatedNormal(lower=0)
     return f, ln_prior + np.log(_simpson_weights(f))
 
 
-def _columns(obs: likelihood.Observations, cols: Sequence[int]) -> likelihood.Observations:
-    """The observations of some data sets only."""
-    return likelihood.Observations(tuple(obs.datasets[i] for i in cols), obs.value[cols], obs.sigma[cols],
-                                   obs.sigma_up[cols], obs.sigma_down[cols], obs.exposure_tonne_year[cols])
-
-
-def quadrature_ln_z(scanner: Chi2Scanner, datasets: Sequence[str], priors: Mapping[str, Mapping],
-                    flux_prior: str | None, xenonnt_errors: str = "symmetric", points: int | None = None,
-                    flux_points: int = 201, chunk: int = 4096) -> float:
+def quadrature_ln_z(scanner: Chi2Scanner, datasets: Sequence[str], priors: Mapping[str, Prior],
+                    flux_prior: str | None, points: int | None = None, flux_points: int = 201,
+                    chunk: int = 4096) -> float:
     """ln Z = ln int L(eps, f) pi(eps) pi(f) d eps df by composite Simpson quadrature on a grid.
 
     priors: 0, 1 or 2 couplings (the others zero); flux_prior: "b16", "sno" or None (flux fixed at B16).
@@ -267,21 +240,21 @@ def quadrature_ln_z(scanner: Chi2Scanner, datasets: Sequence[str], priors: Mappi
     if len(names) > 2:
         raise ValueError(f"quadrature: at most 2 free couplings, got {len(names)}")
     cols = [scanner.obs.datasets.index(d) for d in datasets]
-    obs = _columns(scanner.obs, cols)
+    obs = data.select(scanner.obs, datasets)
     points = points or (2001 if len(names) == 1 else 201)
     axes = [prior_grid(priors[n], points) for n in names]
-    ln_axes = [prior_logpdf(priors[n], a) + np.log(_simpson_weights(a)) for n, a in zip(names, axes, strict=True)]
+    ln_axes = [priors[n].logpdf(a) + np.log(_simpson_weights(a)) for n, a in zip(names, axes, strict=True)]
     ln_w = reduce(np.add.outer, ln_axes, np.zeros(())).ravel()
     eps = np.zeros((ln_w.size, 12))
     for name, grid in zip(names, np.meshgrid(*axes, indexing="ij"), strict=True):
         eps[:, COUPLINGS.index(name)] = grid.ravel()
-    b16 = bayesian.FLUX_8B_PRIORS["b16"][0]
+    b16 = b16_flux()
     f, ln_wf = flux_grid(flux_prior, flux_points) if flux_prior else (np.array([b16]), np.zeros(1))
     scale = (f / b16)[None, :, None]
     ln_terms = []
     for start in range(0, eps.shape[0], chunk):
         events = scanner.events(eps[start:start + chunk])[:, cols]
-        ln_l = log_likelihood(events[:, None, :] * scale, obs, xenonnt_errors)  # (n, n_flux)
+        ln_l = data.log_likelihood(events[:, None, :] * scale, obs)  # (n, n_flux)
         ln_terms.append(ln_w[start:start + chunk] + special.logsumexp(ln_l + ln_wf, axis=1))
     return float(special.logsumexp(np.concatenate(ln_terms)))
 
@@ -291,60 +264,50 @@ def quadrature_ln_z(scanner: Chi2Scanner, datasets: Sequence[str], priors: Mappi
 
 @dataclass(frozen=True)
 class StudyModel:
-    """One PyMC model of a comparison: data sets, acceptance, couplings' priors, nuisances (JSON, hashable).
+    """One PyMC model of a comparison: data sets (overrides applied), likelihoods, acceptance, the free
+    couplings' priors and the nuisances. Frozen and hashable: two hypotheses with the same StudyModel are
+    the same model, so their evidence is computed once."""
 
-    Two hypotheses with the same StudyModel are the same model, so their evidence is computed once.
-    """
-
-    datasets: tuple[str, ...]
+    datasets: tuple[DataSet, ...]
+    likelihoods: tuple[tuple[str, str], ...]
     acceptance: str
-    priors: str
-    nuisances: str
-    measurements: str
-    xenonnt_errors: str
+    priors: tuple[tuple[str, Prior], ...]
+    nuisances: Nuisances
 
     @classmethod
-    def of(cls, spec: Mapping, datasets: Sequence[str], priors: Mapping[str, Mapping]) -> StudyModel:
-        """The model of a completed compare spec restricted to ``datasets`` with the couplings ``priors`` free.
-
-        XENONnT's split errors only matter where XENONnT is in the data (bayesian.error_widths refuses them
-        otherwise), so a block without it uses the symmetric (identical) likelihood.
-        """
-        errors = spec["likelihood"]["xenonnt_errors"] if "xenonnt" in datasets else "symmetric"
-        measurements = {d: v for d, v in spec.get("measurements", {}).items() if d in datasets}
-        return cls(tuple(datasets), spec["acceptance"], _canonical(priors), _canonical(spec.get("nuisances", {})),
-                   _canonical(measurements), errors)
+    def of(cls, obs: data.Observations, acceptance: str, priors: Mapping[str, Prior], nuisances: Nuisances,
+           datasets: Sequence[str] | None = None) -> StudyModel:
+        """The model of ``obs`` restricted to ``datasets`` (default all) with the couplings ``priors`` free."""
+        block = data.select(obs, datasets or obs.datasets)
+        return cls(block.sources, tuple(block.likelihoods.items()), acceptance,
+                   tuple((c, priors[c]) for c in COUPLINGS if c in priors), nuisances)
 
     @property
-    def couplings(self) -> dict[str, dict]:
-        return json.loads(self.priors)
+    def couplings(self) -> dict[str, Prior]:
+        return dict(self.priors)
 
     @property
     def label(self) -> str:
         """E.g. ``ee_u~uniform(-1,1) on paired+us2+xenonnt``."""
-        free = [f"{c}~{p['dist']}({','.join(f'{v:g}' for k, v in sorted(p.items()) if k != 'dist')})"
-                for c, p in self.couplings.items()]
-        return f"{'+'.join(free) or 'sm'} on {'+'.join(self.datasets)}"
+        free = [f"{c}~{p.describe()}" for c, p in self.priors]
+        return f"{'+'.join(free) or 'sm'} on {'+'.join(d.name for d in self.datasets)}"
 
     def build(self) -> pm.Model:
-        """The PyMC model of :func:`bayesian.build_pymc_model` (physics constants cached per process)."""
-        physics, obs = _physics(self.datasets, self.acceptance, self.measurements)
-        return bayesian.build_pymc_model(physics, obs, self.couplings, json.loads(self.nuisances), self.xenonnt_errors)
+        """The PyMC model of :func:`build_pymc_model` (physics constants cached per process)."""
+        physics, obs = _physics(self.datasets, self.likelihoods, self.acceptance)
+        return build_pymc_model(physics, obs, self.couplings, self.nuisances).model
 
     def seed(self, base: int, purpose: str) -> int:
         """A seed fixed by the spec seed, the model and the purpose, independent of the order of the jobs."""
-        key = zlib.crc32(f"{purpose}|{self}".encode())
+        key = zlib.crc32(f"{purpose}|{self.label}|{self.acceptance}|{self.nuisances}|{self.likelihoods}|"
+                         f"{[(d.name, d.signal, d.exposure_tonne_year) for d in self.datasets]}".encode())
         return int(np.random.SeedSequence([base, key]).generate_state(1)[0])
 
 
-def _canonical(obj: Mapping) -> str:
-    return json.dumps(obj, sort_keys=True)
-
-
 @cache
-def _physics(datasets: tuple[str, ...], acceptance: str, measurements: str):
-    obs = likelihood.observations(datasets, json.loads(measurements))
-    return rates.build_model(datasets, acceptance, exposures=likelihood.exposures(obs)), obs
+def _physics(datasets: tuple[DataSet, ...], likelihoods: tuple[tuple[str, str], ...], acceptance: str):
+    obs = data.observations(datasets, likelihoods=dict(likelihoods))
+    return physics_model(obs.sources, acceptance), obs
 
 
 def evidence_job(model: StudyModel, draws: int, chains: int, seed: int) -> Evidence:

@@ -14,10 +14,11 @@ import numpy as np
 import pytensor
 import pytensor.tensor as pt
 
-from bayes_nsi.physics.couplings import COUPLINGS, check_coupling_names
+from bayes_nsi.names import COUPLINGS, check_coupling_names
 from bayes_nsi.inference.intervals import ContourResult, ProfileResult, contour_lines, profile_scan
-from bayes_nsi.inference.likelihood import Observations, chi2_per_dataset, combine, exposures
-from bayes_nsi.physics.rates import PhysicsModel, build_model, expected_events
+from bayes_nsi.inference.observations import Observations, chi2_per_dataset, combine, exposures
+from bayes_nsi.experiments.physics_model import physics_model
+from bayes_nsi.physics.rates import PhysicsModel, expected_events
 
 
 @dataclass
@@ -41,7 +42,7 @@ class Chi2Scanner:
     @classmethod
     def for_data(cls, obs: Observations, acceptance: str = "paper") -> Chi2Scanner:
         """Build the physics model for the observations' data sets and exposures."""
-        return cls(build_model(obs.datasets, acceptance, exposures=exposures(obs)), obs)
+        return cls(physics_model(obs.sources, acceptance, exposures=exposures(obs)), obs)
 
     def with_observations(self, obs: Observations) -> Chi2Scanner:
         """Same compiled graph, other measured values or errors (same data sets and exposures)."""

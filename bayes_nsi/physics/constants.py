@@ -1,4 +1,4 @@
-"""Physical constants, oscillation parameters, xenon isotopes and the paper's data sets (with sources).
+"""Physical constants, oscillation parameters and the xenon target (with sources).
 
 Values follow ``docs/physics-notes.md`` of the project brief; equation numbers are those of the
 reference paper (Aristizabal Sierra, Mishra, Strigari, "Implications of first neutrino-induced nuclear
@@ -73,31 +73,3 @@ class Oscillation:
 
 # de Salas et al., JHEP 02 (2021) 071, normal ordering best fit (paper ref. [50]).
 DE_SALAS_2021 = Oscillation(sin2_th12=0.318, sin2_th13=0.02200, sin2_th23=0.574, dm21_ev2=7.50e-5, dm31_ev2=2.55e-3)
-
-
-@dataclass(frozen=True)
-class Measurement:
-    """One data set of Table II: exposure, recoil window, measured 8B signal and the paper's SM prediction."""
-
-    name: str
-    label: str
-    exposure_tonne_year: float
-    er_min_kev: float
-    er_max_kev: float
-    value: float
-    sigma: float
-    sigma_up: float
-    sigma_down: float
-    paper_sm_events: float
-
-
-# Table II of the paper; SM predictions from sec. IV (2.4 : 46.8 : 11.3).
-MEASUREMENTS = {
-    "paired": Measurement("paired", "PandaX-4T (paired)", 1.25, 1.1, 3.0, 3.5, 1.3, 1.3, 1.3, 2.4),
-    "us2": Measurement("us2", "PandaX-4T (US2)", 1.04, 0.3, 3.0, 75.0, 28.0, 28.0, 28.0, 46.8),
-    "xenonnt": Measurement("xenonnt", "XENONnT", 3.51, 0.5, 3.0, 10.7, 3.95, 3.7, 4.2, 11.3),
-}
-DATASETS = tuple(MEASUREMENTS)
-
-# US2 has no public acceptance: modelled as a step at the PandaX-4T US2 threshold (arXiv:2407.10892).
-US2_THRESHOLD_KEV = 0.33

@@ -9,17 +9,12 @@ from __future__ import annotations
 import numpy as np
 import pytensor.tensor as pt
 
+from bayes_nsi.names import COUPLINGS, FLAVOUR_PAIRS, check_coupling_names
 from bayes_nsi.physics.constants import Oscillation
 
-FLAVOUR_PAIRS = (("ee", 0, 0), ("emu", 0, 1), ("etau", 0, 2), ("mumu", 1, 1), ("mutau", 1, 2), ("tautau", 2, 2))
-COUPLINGS = tuple(f"{p}_{q}" for q in ("u", "d") for p, _, _ in FLAVOUR_PAIRS)
-
-
-def check_coupling_names(names) -> None:
-    """Raise ValueError naming every unknown coupling and listing the allowed ones."""
-    unknown = [n for n in names if n not in COUPLINGS]
-    if unknown:
-        raise ValueError(f"unknown coupling(s) {', '.join(map(repr, unknown))}; allowed: {', '.join(COUPLINGS)}")
+__all__ = ["COUPLINGS", "FLAVOUR_PAIRS", "check_coupling_names", "coupling_vector", "nsi_matrices",
+           "propagation_rotation", "rotate_to_propagation_basis", "eps_d_coefficients", "eps_n_coefficients",
+           "eps_d_and_n"]
 
 
 def coupling_vector(**couplings: float) -> np.ndarray:

@@ -122,15 +122,12 @@ def spectrum(flux: str) -> Spectrum:
                     float(norms["endpoint_mev"][idx]))
 
 
-@cache
-def acceptance(dataset: str) -> Acceptance:
-    """Published acceptance curve of a data set (paired: third-party digitization; xenonnt: release)."""
-    files = {"paired": "acceptance_paired.csv", "xenonnt": "acceptance_xenonnt.csv"}
-    if dataset not in files:
-        raise ValueError(f"no published acceptance for data set {dataset!r}; available: {', '.join(files)}")
-    name = files[dataset]
-    cols = ("er_kev", "efficiency") if dataset == "paired" else ("er_kev", "eff_sr0", "eff_sr1", "efficiency")
-    t = read_table(name, cols)
+def acceptance_table(name: str, columns: tuple[str, ...] = ("er_kev", "efficiency")) -> Acceptance:
+    """A shipped acceptance curve: recoil energy (keV, strictly increasing) and an efficiency in [0, 1].
+
+    ``columns`` names the table's columns; the first must be ``er_kev`` and the last ``efficiency``.
+    """
+    t = read_table(name, columns)
     _check_grid(t, "er_kev", name)
     if np.any(t["efficiency"] < 0) or np.any(t["efficiency"] > 1):
         raise TableError(f"{TABLES / name}: efficiency outside [0, 1]")

@@ -41,8 +41,8 @@ def production_nodes(sun: SolarModel, flux: str, n_nodes: int) -> ProductionNode
     return ProductionNodes(flux, r, n_e, np.interp(r, sun.r, sun.y_n), 0.5 * w)
 
 
-def local_survival(enu_mev, n_e, y_n, eps_dn, osc: Oscillation):
-    """P_ee(E, r) of eqs. (9)-(15) on a grid.
+def matter_cos2theta(enu_mev, n_e, y_n, eps_dn, osc: Oscillation):
+    """cos 2theta_M of eqs. (12)-(15) on a grid (two-flavour mass dominance, matter mixing at production).
 
     enu_mev, n_e, y_n broadcast against each other (the grid); eps_dn = (eps_D^u, eps_D^d, eps_N^u,
     eps_N^d) with batch shape (...), broadcast as (..., 1, 1) against a 2-D grid. Returns (..., grid).
@@ -55,8 +55,13 @@ def local_survival(enu_mev, n_e, y_n, eps_dn, osc: Oscillation):
     b = 2.0 * potential * (y_u * eps_nu + y_d * eps_nd)  # eq. (13)
     cos2, sin2 = 1.0 - 2.0 * osc.sin2_th12, 2.0 * np.sqrt(osc.sin2_th12 * (1.0 - osc.sin2_th12))
     num = osc.dm21_ev2 * cos2 - a
-    cos2m = num / pt.sqrt(num**2 + (osc.dm21_ev2 * sin2 + b) ** 2)  # second eq. (15), dm21 (physics-notes)
-    p_eff = 0.5 * (1.0 + cos2m * cos2)  # eq. (10)
+    return num / pt.sqrt(num**2 + (osc.dm21_ev2 * sin2 + b) ** 2)  # second eq. (15), dm21 (physics-notes)
+
+
+def local_survival(enu_mev, n_e, y_n, eps_dn, osc: Oscillation):
+    """P_ee(E, r) of eqs. (9)-(15) on a grid; arguments and shapes as :func:`matter_cos2theta`."""
+    c13sq = 1.0 - osc.sin2_th13
+    p_eff = 0.5 * (1.0 + matter_cos2theta(enu_mev, n_e, y_n, eps_dn, osc) * (1.0 - 2.0 * osc.sin2_th12))  # eq. (10)
     return c13sq**2 * p_eff + osc.sin2_th13**2  # eq. (9)
 
 

@@ -1,7 +1,8 @@
-"""Expected 8B CEvNS events per data set through its acceptance (eqs. 3, 4, 16, 19).
+"""Expected 8B CEvNS events per detector through its recoil response (eqs. 3, 4, 16, 19).
 
 Everything that does not depend on a parameter is precomputed here in numpy when a
-:class:`PhysicsModel` is built: the recoil-energy nodes, and for each node the 8B spectrum times the
+:class:`PhysicsModel` is built from :class:`~bayes_nsi.physics.detector.Detector` descriptions: the
+recoil-energy nodes, and for each node the 8B spectrum times the
 cross-section shape integrated over E_nu against the interpolation basis of <P_ee>(E_nu). The graph then
 only evaluates <P_ee> on a few Chebyshev energy nodes, the weak charges, and the Helm form factor.
 
@@ -21,19 +22,16 @@ from bayes_nsi.physics import inputs
 from bayes_nsi.physics.constants import (
     AVOGADRO,
     DE_SALAS_2021,
-    MEASUREMENTS,
     SECONDS_PER_YEAR,
-    US2_THRESHOLD_KEV,
     XENON_MOLAR_MASS_KG,
-    Measurement,
     Nucleus,
     Oscillation,
     natural_xenon,
 )
+from bayes_nsi.physics.detector import Detector
 from bayes_nsi.physics.detection import cross_section_shape, helm_form_factor, weak_charges_squared
 from bayes_nsi.physics.propagation import ProductionNodes, flux_weights, production_averaged_survival, production_nodes
 
-ACCEPTANCE_MODES = ("paper", "published")
 RATE_FLUXES = ("8B", "hep")  # the only fluxes above the lowest detectable E_nu (eq. 16)
 LOWEST_ER_KEV = 0.3  # lowest recoil energy of Table II: fixes the energy-node interval for all data sets
 
@@ -50,17 +48,6 @@ class Grids:
 
     def doubled(self) -> Grids:
         return Grids(2 * self.n_enu, 2 * self.n_radial, 2 * self.gl_er, self.er_segment_kev / 2, 2 * self.gl_enu)
-
-
-def validate_dataset(dataset: str, acceptance: str) -> None:
-    """Raise ValueError for an unknown data set or acceptance mode, or US2 in the published mode."""
-    if dataset not in MEASUREMENTS:
-        raise ValueError(f"dataset: unknown {dataset!r}; allowed: {', '.join(MEASUREMENTS)}")
-    if acceptance not in ACCEPTANCE_MODES:
-        raise ValueError(f"acceptance: unknown {acceptance!r}; allowed: {', '.join(ACCEPTANCE_MODES)}")
-    if acceptance == "published" and dataset == "us2":
-        raise ValueError("acceptance: 'published' is not available for dataset 'us2' (no public US2 curve); "
-                         "allowed for us2: 'paper'")
 
 
 def chebyshev_nodes(lo: float, hi: float, n: int) -> np.ndarray:
@@ -82,18 +69,6 @@ def lagrange_basis(nodes: np.ndarray, x: np.ndarray) -> np.ndarray:
     return basis
 
 
-def acceptance_curve(dataset: str) -> tuple[np.ndarray, np.ndarray]:
-    """Knots (keV) and efficiencies of the unnormalized acceptance model on the data set's window."""
-    m = MEASUREMENTS[dataset]
-    if dataset == "us2":  # no public curve: a step at the US2 threshold (documented choice)
-        return np.array([US2_THRESHOLD_KEV, m.er_max_kev]), np.ones(2)
-    acc = inputs.acceptance(dataset)
-    inside = (acc.er_kev > m.er_min_kev) & (acc.er_kev < m.er_max_kev)
-    knots = np.concatenate([[m.er_min_kev], acc.er_kev[inside], [m.er_max_kev]])
-    # The paired digitization stops at 2.974 keV on its plateau: held flat to the window's 3.0 keV.
-    return knots, np.interp(knots, acc.er_kev, acc.efficiency, left=0.0, right=acc.efficiency[-1])
-
-
 def _gauss_segments(knots: np.ndarray, n: int, max_len: float = np.inf) -> tuple[np.ndarray, np.ndarray]:
     """Gauss-Legendre nodes and weights on each segment between knots (segments split to <= max_len)."""
     x, w = np.polynomial.legendre.leggauss(n)
@@ -110,12 +85,10 @@ def _gauss_segments(knots: np.ndarray, n: int, max_len: float = np.inf) -> tuple
 class DetectorKernel:
     """Parameter-free part of one data set's rate (see module docstring)."""
 
-    measurement: Measurement
-    acceptance: str
+    detector: Detector
     er_kev: np.ndarray
     k0: np.ndarray  # (n_er,) events per Q^2: exposure, targets, 8B flux, acceptance, weights included
     kp: np.ndarray  # (n_er, n_flux * n_enu), same normalization
-    exposure_ratio: float  # exposure used / Table II exposure (the paper normalization is at Table II's)
 
 
 @dataclass(frozen=True)
@@ -134,10 +107,8 @@ class PhysicsModel:
         return tuple(self.kernels)
 
 
-def _detector_kernel(dataset: str, acceptance: str, nucleus: Nucleus, enu_nodes: np.ndarray,
-                     grids: Grids, exposure_tonne_year: float | None) -> DetectorKernel:
-    m = MEASUREMENTS[dataset]
-    knots, eff = acceptance_curve(dataset)
+def _detector_kernel(detector: Detector, nucleus: Nucleus, enu_nodes: np.ndarray, grids: Grids) -> DetectorKernel:
+    knots, eff = detector.er_knots_kev, detector.efficiency
     er, w_er = _gauss_segments(knots, grids.gl_er, grids.er_segment_kev)
     w_er = w_er * np.interp(er, knots, eff)
     b8 = inputs.spectrum("8B")
@@ -154,26 +125,23 @@ def _detector_kernel(dataset: str, acceptance: str, nucleus: Nucleus, enu_nodes:
         share = flux_weights(enu, spectra)[:, rate_idx]  # Phi_8B / sum Phi, Phi_hep / sum Phi
         basis = lagrange_basis(enu_nodes, enu)
         kp[i] = np.concatenate([(integrand * share[:, a]) @ basis for a in range(len(RATE_FLUXES))])
-    exposure = m.exposure_tonne_year if exposure_tonne_year is None else exposure_tonne_year
     targets_per_tonne = 1000.0 / XENON_MOLAR_MASS_KG * AVOGADRO
-    prefactor = exposure * targets_per_tonne * b8.flux_cm2_s * SECONDS_PER_YEAR
-    return DetectorKernel(m, acceptance, er, prefactor * k0 * w_er, prefactor * kp * w_er[:, None],
-                          exposure / m.exposure_tonne_year)
+    prefactor = detector.exposure_tonne_year * targets_per_tonne * b8.flux_cm2_s * SECONDS_PER_YEAR
+    return DetectorKernel(detector, er, prefactor * k0 * w_er, prefactor * kp * w_er[:, None])
 
 
-def build_model(datasets=tuple(MEASUREMENTS), acceptance: str = "paper", grids: Grids = Grids(),
-                osc: Oscillation = DE_SALAS_2021, exposures: dict[str, float] | None = None) -> PhysicsModel:
-    """Precompute the physics constants for the given data sets and acceptance mode."""
-    for d in datasets:
-        validate_dataset(d, acceptance)
+def build_model(detectors: tuple[Detector, ...], grids: Grids = Grids(), osc: Oscillation = DE_SALAS_2021) -> PhysicsModel:
+    """Precompute the physics constants for the given detectors (names must be distinct)."""
+    names = [d.name for d in detectors]
+    if len(set(names)) != len(names) or not names:
+        raise ValueError(f"detectors: need distinct names, at least one; got {names}")
     nucleus = natural_xenon()
     sun = inputs.solar_model()
     b8 = inputs.spectrum("8B")
     e_lo = np.sqrt(nucleus.mass_gev * LOWEST_ER_KEV / 2.0)
     enu_nodes = chebyshev_nodes(e_lo, b8.enu_mev[b8.pdf > 0][-1] + (b8.enu_mev[1] - b8.enu_mev[0]), grids.n_enu)
     production = tuple(production_nodes(sun, f, grids.n_radial) for f in RATE_FLUXES)
-    exposures = exposures or {}
-    kernels = {d: _detector_kernel(d, acceptance, nucleus, enu_nodes, grids, exposures.get(d)) for d in datasets}
+    kernels = {d.name: _detector_kernel(d, nucleus, enu_nodes, grids) for d in detectors}
     return PhysicsModel(nucleus, osc, enu_nodes, production, kernels, grids)
 
 
@@ -193,23 +161,25 @@ def _raw_events(model: PhysicsModel, eps12, r_n_fm):
 
 
 def acceptance_normalization(model: PhysicsModel):
-    """Per-data-set factor applied to the acceptance: paper SM events / unnormalized SM events, or 1.
+    """Per-detector factor applied to the response: target SM events / unnormalized SM events, or 1.
 
-    In the paper mode it is a constant sub-graph (the SM point), folded away when compiled.
+    Where a detector asks for a target (``Detector.sm_events``) it is a constant sub-graph (the SM point),
+    folded away when compiled.
     """
-    modes = {k.acceptance for k in model.kernels.values()}
-    if modes == {"published"}:
+    targets = [k.detector.sm_events for k in model.kernels.values()]
+    if all(t is None for t in targets):
         return np.ones(len(model.kernels))
     sm = _raw_events(model, np.zeros(12), model.nucleus.r_neutron_fm)
-    paper = np.array([k.measurement.paper_sm_events * k.exposure_ratio for k in model.kernels.values()])
-    return paper / sm
+    if all(t is not None for t in targets):
+        return np.array(targets) / sm
+    return pt.stack([pt.constant(1.0) if t is None else t / sm[i] for i, t in enumerate(targets)])
 
 
 def expected_events(model: PhysicsModel, eps12, flux_scale=1.0, r_n_fm=None, acceptance_scale=1.0):
-    """Expected 8B CEvNS events per data set; shape (..., n_datasets).
+    """Expected 8B CEvNS events per detector; shape (..., n_detectors).
 
     eps12: couplings (..., 12); flux_scale: 8B flux / 5.46e6 cm^-2 s^-1; r_n_fm: neutron rms radius
-    (default R_C + 0.2 fm); acceptance_scale: (..., n_datasets) or scalar multiplier of each acceptance.
+    (default R_C + 0.2 fm); acceptance_scale: (..., n_detectors) or scalar multiplier of each response.
     """
     r_n = model.nucleus.r_neutron_fm if r_n_fm is None else r_n_fm
     raw = _raw_events(model, eps12, r_n)

@@ -23,6 +23,18 @@ def pmns(osc: Oscillation) -> np.ndarray:
     return propagation_rotation(osc) @ u12
 
 
+def pmns_cp(osc: Oscillation, delta_cp_rad: float = 0.0) -> np.ndarray:
+    """Complex U = U23 U13(delta) U12 (PDG standard parametrization, U_e3 = s13 e^{-i delta}); real at delta = 0."""
+    s13, c13 = np.sqrt(osc.sin2_th13), np.sqrt(1 - osc.sin2_th13)
+    s12, c12 = np.sqrt(osc.sin2_th12), np.sqrt(1 - osc.sin2_th12)
+    s23, c23 = np.sqrt(osc.sin2_th23), np.sqrt(1 - osc.sin2_th23)
+    phase = np.exp(1j * delta_cp_rad)
+    u23 = np.array([[1, 0, 0], [0, c23, s23], [0, -s23, c23]], dtype=complex)
+    u13 = np.array([[c13, 0, s13 / phase], [0, 1, 0], [-s13 * phase, 0, c13]])
+    u12 = np.array([[c12, s12, 0], [-s12, c12, 0], [0, 0, 1]], dtype=complex)
+    return u23 @ u13 @ u12
+
+
 def nsi_matrix_numpy(eps6: np.ndarray) -> np.ndarray:
     """Six couplings (ee, emu, etau, mumu, mutau, tautau) of one quark -> symmetric (..., 3, 3)."""
     eps6 = np.asarray(eps6, dtype=float)

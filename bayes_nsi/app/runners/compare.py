@@ -38,7 +38,6 @@ from bayes_nsi.inference.evidence import (
     savage_dickey_job,
 )
 from bayes_nsi.inference.scans import Chi2Scanner
-from bayes_nsi.inference.likelihood import observations
 from bayes_nsi.app.results import save_figure, write_csv, write_json, write_text
 from bayes_nsi.app.spec import hypothesis_couplings
 from bayes_nsi.app.runners.frequentist import MODE_NOTE
@@ -48,37 +47,32 @@ R_HAT_WARN = 1.01  # a Savage-Dickey posterior above this r_hat has unmixed mode
 QUADRATURE_NUISANCES = {"flux_8b"}  # the quadrature integrates the flux only
 
 
-def blocks(spec: Mapping) -> dict[str, tuple[str, ...]]:
+def blocks(spec: Spec) -> dict[str, tuple[str, ...]]:
     """Data of each result block: "combined" when there are several data sets, each alone with per_dataset."""
-    datasets = tuple(spec["datasets"])
+    datasets = spec.datasets
     out = {"combined": datasets} if len(datasets) > 1 else {}
-    if spec["compare"]["per_dataset"] or len(datasets) == 1:
+    if spec.compare.per_dataset or len(datasets) == 1:
         out.update({d: (d,) for d in datasets})
     return out
 
 
-def hypothesis_priors(spec: Mapping, hypothesis: str) -> dict[str, dict]:
-    """Prior table of each coupling a hypothesis frees (its own, else ``priors.default``)."""
-    priors = spec["priors"]
-    return {c: dict(priors.get(c, priors.get("default"))) for c in hypothesis_couplings(hypothesis)}
+def hypothesis_priors(spec: Spec, hypothesis: str) -> dict[str, Prior]:
+    """Prior of each coupling a hypothesis frees (its own, else ``priors.default``)."""
+    return {c: spec.priors.get(c, spec.default_prior) for c in hypothesis_couplings(hypothesis)}
 
 
-def uniform(half_width: float) -> dict:
-    """Prior table: uniform on [-half_width, half_width]."""
-    return {"dist": "uniform", "lower": -float(half_width), "upper": float(half_width)}
-
-
-def method_note(spec: Mapping, workers: int) -> dict:
+def method_note(spec: Spec, workers: int) -> dict:
     """The "method" field of bayes_factors.json."""
-    smc = spec["smc"]
+    smc = spec.smc
     return {
-        "evidence": f"pm.sample_smc (IMH kernel), {smc['chains']} independent chains of {smc['draws']} particles, "
-                    f"seed {smc['seed']}; ln Z = mean of the chains' final-stage log marginal likelihoods",
+        "evidence": f"pm.sample_smc (IMH kernel), {smc.chains} independent chains of {smc.draws} particles, "
+                    f"seed {smc.seed}; ln Z = mean of the chains' final-stage log marginal likelihoods",
         "ln_Z_err": "standard deviation between chains / sqrt(n_chains) (error of the mean)",
         "ln_B": "ln B = ln Z(hypothesis) - ln Z(sm); sm frees no coupling and keeps the same nuisances; "
                 "ln_B_err = errors of the two ln Z added in quadrature",
-        "likelihood": "normalized Gaussian per data set (eq. 20), split normal for XENONnT with "
-                      "likelihood.xenonnt_errors = 'asymmetric'; the same normalization for every hypothesis",
+        "likelihood": f"each data set's likelihood term, normalized, nuisances of the terms integrated "
+                      f"({', '.join(f'{d}: {lk}' for d, lk in spec.observations().likelihoods.items())}); the same "
+                      "normalization for every hypothesis",
         "jeffreys": f"|ln B| < 1 inconclusive, 1-2.5 weak, 2.5-5 moderate, >= 5 strong ({JEFFREYS_REFERENCE})",
         "quadrature": "ln_Z_quadrature: composite Simpson quadrature over the free couplings and the 8B flux "
                       "(one and two couplings, flux the only nuisance), independent of SMC",
@@ -97,21 +91,24 @@ def _quiet_worker() -> None:
     warnings.filterwarnings("ignore")
 
 
-def run(spec: dict, out: Path, log: Callable[[str], None]) -> dict:
+def run(spec: Spec, out: Path, log: Callable[[str], None]) -> dict:
     """Compute every evidence and Bayes factor of a compare spec and write them into ``out``."""
     t_start = time.perf_counter()
-    smc, mode = spec["smc"], spec["acceptance"]
+    smc, mode = spec.smc, spec.acceptance
+    obs = spec.observations()
     data_blocks = blocks(spec)
     headline = next(iter(data_blocks))
-    hypotheses = list(dict.fromkeys([REFERENCE, *spec["compare"]["hypotheses"]]))
-    models = {(b, h): StudyModel.of(spec, ds, hypothesis_priors(spec, h)) for b, ds in data_blocks.items()
-              for h in hypotheses}
-    sensitivity = spec.get("prior_sensitivity")
+    hypotheses = list(dict.fromkeys([REFERENCE, *spec.compare.hypotheses]))
+
+    def model_of(datasets, priors):
+        return StudyModel.of(obs, mode, priors, spec.nuisances, datasets)
+
+    models = {(b, h): model_of(ds, hypothesis_priors(spec, h)) for b, ds in data_blocks.items() for h in hypotheses}
+    sensitivity = spec.prior_sensitivity
     if sensitivity:
-        for w in sensitivity["half_widths"]:
-            models[("sensitivity", w)] = StudyModel.of(spec, data_blocks[headline],
-                                                       {sensitivity["coupling"]: uniform(w)})
-    sd_models = {h: models[(headline, h)] for h in hypotheses if spec["compare"]["savage_dickey"]
+        for w in sensitivity.half_widths:
+            models[("sensitivity", w)] = model_of(data_blocks[headline], {sensitivity.coupling: Prior.uniform(-w, w)})
+    sd_models = {h: models[(headline, h)] for h in hypotheses if spec.compare.savage_dickey
                  and len(hypothesis_couplings(h)) == 1 and _contains_zero(models[(headline, h)])}
 
     distinct = list(dict.fromkeys(models.values()))  # equal models (e.g. a sensitivity width) run once
@@ -122,11 +119,11 @@ def run(spec: dict, out: Path, log: Callable[[str], None]) -> dict:
     with ProcessPoolExecutor(workers, mp_context=context, initializer=_quiet_worker) as pool:
         jobs: dict[Future, tuple[str, object]] = {}
         for h, m in sd_models.items():  # the longest jobs first
-            jobs[pool.submit(savage_dickey_job, m, smc["seed"])] = ("savage_dickey", h)
+            jobs[pool.submit(savage_dickey_job, m, smc.seed)] = ("savage_dickey", h)
         for m in sorted(distinct, key=lambda m: -len(m.couplings)):
-            jobs[pool.submit(evidence_job, m, smc["draws"], smc["chains"], smc["seed"])] = ("smc", m)
+            jobs[pool.submit(evidence_job, m, smc.draws, smc.chains, smc.seed)] = ("smc", m)
         t0 = time.perf_counter()
-        quadrature = _quadrature(spec, distinct)
+        quadrature = _quadrature(spec, obs, distinct)
         t_quadrature = time.perf_counter() - t0
         evidence: dict[StudyModel, Evidence] = {}
         sd: dict[str, SavageDickey] = {}
@@ -142,15 +139,15 @@ def run(spec: dict, out: Path, log: Callable[[str], None]) -> dict:
 
     table = _bayes_factors(data_blocks, hypotheses, models, evidence, quadrature, sd, headline)
     write_json(out / "bayes_factors.json", {"acceptance": mode, "method": method_note(spec, workers), **table})
-    md, rows = _tables(table, mode, spec["smc"])
+    md, rows = _tables(table, mode, smc)
     write_text(out / "bayes_factors.md", md)
     write_csv(out / "bayes_factors.csv", CSV_HEADER, rows)
-    if spec["figures"]["enabled"]:
+    if spec.figures.enabled:
         save_figure(fig_bayes_factors(table, MODE_NOTE[mode]), out, "bayes_factors")
     if sensitivity:
         study = _sensitivity(sensitivity, headline, models, evidence, quadrature)
         write_json(out / "prior_sensitivity.json", {"acceptance": mode, **study})
-        if spec["figures"]["enabled"]:
+        if spec.figures.enabled:
             save_figure(fig_prior_sensitivity(study, MODE_NOTE[mode]), out, "prior_sensitivity")
     timings = {"quadrature_s": round(t_quadrature, 3), "study_s": round(time.perf_counter() - t_start, 3)}
     return {"timings": timings, "workers": workers}
@@ -159,16 +156,16 @@ def run(spec: dict, out: Path, log: Callable[[str], None]) -> dict:
 def _contains_zero(model: StudyModel) -> bool:
     """Whether eps = 0 lies inside the one free coupling's prior support (Savage-Dickey needs p(0) > 0)."""
     (prior,) = model.couplings.values()
-    return prior["dist"] == "normal" or prior["lower"] < 0.0 < prior["upper"]
+    lower, upper = prior.support()
+    return lower < 0.0 < upper
 
 
-def _quadrature(spec: Mapping, models: list[StudyModel]) -> dict[StudyModel, float]:
+def _quadrature(spec: Spec, obs, models: list[StudyModel]) -> dict[StudyModel, float]:
     """Quadrature ln Z of every model with <= 2 free couplings, when the 8B flux is the only nuisance."""
-    if not set(spec["nuisances"]) <= QUADRATURE_NUISANCES:
+    if not set(spec.nuisances.names) <= QUADRATURE_NUISANCES:
         return {}
-    flux = spec["nuisances"]["flux_8b"]["prior"] if "flux_8b" in spec["nuisances"] else None
-    scanner = Chi2Scanner.for_data(observations(spec["datasets"], spec.get("measurements")), spec["acceptance"])
-    return {m: quadrature_ln_z(scanner, m.datasets, m.couplings, flux, m.xenonnt_errors)
+    scanner = Chi2Scanner.for_data(obs, spec.acceptance)
+    return {m: quadrature_ln_z(scanner, [d.name for d in m.datasets], m.couplings, spec.nuisances.flux_8b)
             for m in models if len(m.couplings) <= 2}
 
 
@@ -204,13 +201,13 @@ CSV_HEADER = ["block", "hypothesis", "ln_Z", "ln_Z_err", "ln_B_vs_sm", "ln_B_err
               "ln_B_quadrature", "savage_dickey_ln_B", "savage_dickey_ln_B_err"]
 
 
-def _tables(table: Mapping, mode: str, smc: Mapping) -> tuple[str, list[list[str]]]:
+def _tables(table: Mapping, mode: str, smc) -> tuple[str, list[list[str]]]:
     """Markdown (one table per block) and CSV rows of ln Z and ln B with uncertainties and Jeffreys readings."""
     limits = [limit for limit, _ in JEFFREYS_SCALE[:-1]]
     scale = ", ".join(f"{label} below {limit:g}" for limit, label in JEFFREYS_SCALE[:-1])
     lines = ["# Bayes factors of NSI hypotheses against the SM", "",
              f"{MODE_NOTE[mode]}.",
-             (f"ln Z by SMC ({smc['chains']} chains x {smc['draws']} particles; error = spread between chains / "
+             (f"ln Z by SMC ({smc.chains} chains x {smc.draws} particles; error = spread between chains / "
               f"sqrt(chains)); ln B = ln Z - ln Z(sm), errors in quadrature."),
              (f"Jeffreys scale on |ln B| ({scale}, {JEFFREYS_SCALE[-1][1]} from {limits[-1]:g}) as in "
               f"{JEFFREYS_REFERENCE}."),
@@ -242,13 +239,13 @@ def _cell(value) -> str:
     return value if isinstance(value, str) else f"{value:.6g}"
 
 
-def _sensitivity(sensitivity: Mapping, headline: str, models: Mapping, evidence: Mapping,
+def _sensitivity(sensitivity, headline: str, models: Mapping, evidence: Mapping,
                  quadrature: Mapping) -> dict:
     """ln B(coupling vs sm) against the half-width of a uniform prior on the coupling, SMC and quadrature."""
     ref = models[(headline, REFERENCE)]
-    widths = list(sensitivity["half_widths"])
+    widths = list(sensitivity.half_widths)
     rows = [bayes_factor(evidence[models[("sensitivity", w)]], evidence[ref]) for w in widths]
-    study = {"coupling": sensitivity["coupling"], "block": headline,
+    study = {"coupling": sensitivity.coupling, "block": headline,
              "prior": "uniform on [-w, w]; all other couplings zero; nuisances as in the spec",
              "half_widths": widths, "ln_B_smc": [r[0] for r in rows], "ln_B_smc_err": [r[1] for r in rows]}
     if ref in quadrature:
@@ -264,7 +261,7 @@ def fig_bayes_factors(table: Mapping, note: str):
     fig, ax = plt.subplots(figsize=(max(6.0, 0.55 * len(hypotheses) + 2.0), 4.2))
     x = np.arange(len(hypotheses))
     for k, (block, per) in enumerate(table.items()):
-        label, colour = plots.KEY_STYLE[block]
+        label, colour = plots.style(block)
         offset = (k - (len(table) - 1) / 2) * 0.15
         ax.errorbar(x + offset, [per[h]["ln_B_vs_sm"] for h in hypotheses], [per[h]["ln_B_err"] for h in hypotheses],
                     fmt="o", ms=4, capsize=2, color=colour, label=label)

@@ -9,6 +9,7 @@ false, ``trace``, ``rank`` and ``posterior_vs_chi2`` figures (PNG and PDF). Ever
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import time
 from collections.abc import Callable
@@ -16,16 +17,25 @@ from pathlib import Path
 
 import numpy as np
 
-from bayes_nsi.inference import bayesian
-from bayes_nsi.inference import credible
-from bayes_nsi.physics.couplings import COUPLINGS
 from bayes_nsi.app.results import save_figure, write_csv, write_json, write_text
+from bayes_nsi.app.typed_spec import Spec
+from bayes_nsi.experiments.physics_model import physics_model
+from bayes_nsi.inference import credible, sampling
+from bayes_nsi.inference.pymc_model import PosteriorModel, build_pymc_model, chi2_function
+from bayes_nsi.names import COUPLINGS
 
 OVERLAY_BINS = 60
 RANK_P_WARN = 0.01  # rank-uniformity p below this: reported as a mixing warning (the spec has no threshold)
 
 
-def run(spec: dict, out: Path, log: Callable[[str], None]) -> dict:
+def setup(spec: Spec) -> PosteriorModel:
+    """The physics constants, data and PyMC model of a posterior spec."""
+    obs = spec.observations()
+    physics = physics_model(obs.sources, spec.acceptance)
+    return build_pymc_model(physics, obs, spec.priors, spec.nuisances)
+
+
+def run(spec: Spec, out: Path, log: Callable[[str], None]) -> dict:
     """Run a posterior spec into ``out``; return the manifest extras (timings, sampler, diagnostics).
 
     The sampler's progress bar is shown when stderr is a terminal.
@@ -33,16 +43,17 @@ def run(spec: dict, out: Path, log: Callable[[str], None]) -> dict:
     out = Path(out)
     timings: dict[str, float | None] = {}
     clock = time.perf_counter()
-    setup = bayesian.from_spec(spec)
-    nuisances = [n for n in bayesian.NUISANCES if n in spec["nuisances"]]
-    var_names = [*setup.couplings, *nuisances]
-    sampler = spec["sampler"]
+    model = setup(spec)
+    nuisances = list(model.nuisances.names)
+    background = [f"{name}_background" for name in model.observed if name.startswith("count_")]
+    var_names = [*model.couplings, *nuisances, *background]
+    sampler = spec.sampler
     timings["build_s"] = _lap(clock)
 
     clock = time.perf_counter()
-    log(f"sampling {', '.join(var_names)} with {sampler['engine']}: {sampler['chains']} chains x "
-        f"{sampler['draws']} draws after {sampler['tune']} tuning steps (acceptance {spec['acceptance']})")
-    idata = bayesian.sample(setup.model, sampler, progressbar=sys.stderr.isatty())
+    log(f"sampling {', '.join(var_names)} with {sampler.engine}: {sampler.chains} chains x "
+        f"{sampler.draws} draws after {sampler.tune} tuning steps (acceptance {spec.acceptance})")
+    idata = sampling.sample(model.model, sampler, model.observed, progressbar=sys.stderr.isatty())
     timings["sample_total_s"] = _lap(clock)
     sampling_time = idata["posterior"].attrs.get("sampling_time")
     timings["sampling_s"] = None if sampling_time is None else round(float(sampling_time), 3)
@@ -51,38 +62,38 @@ def run(spec: dict, out: Path, log: Callable[[str], None]) -> dict:
 
     clock = time.perf_counter()
     for group in (idata, idata["posterior"]):
-        group.attrs["acceptance"] = spec["acceptance"]
+        group.attrs["acceptance"] = spec.acceptance
     idata.to_netcdf(out / "posterior.nc")
     timings["write_netcdf_s"] = _lap(clock)
 
     clock = time.perf_counter()
-    profiles = _write_intervals(idata, setup, spec, nuisances, summary["mixing_warning"], out)
+    profiles = _write_intervals(idata, model, spec, nuisances, summary["mixing_warning"], out)
     timings["intervals_s"] = _lap(clock)
 
-    if spec["figures"]["enabled"]:
+    if spec.figures.enabled:
         clock = time.perf_counter()
-        _figures(idata, var_names, profiles, setup.couplings, spec, out)
+        _figures(idata, var_names, profiles, model.couplings, spec, out)
         timings["figures_s"] = _lap(clock)
     return {
         "timings": timings,
         "sampler": _sampler_info(sampler),
-        "sampled_couplings": list(setup.couplings),
-        "nuisances": {n: spec["nuisances"][n] for n in nuisances},
-        "xenonnt_errors": setup.xenonnt_errors,
+        "sampled_couplings": list(model.couplings),
+        "nuisances": {n: spec.raw["nuisances"][n] for n in nuisances},
+        "likelihoods": model.obs.likelihoods,
         "diagnostics": summary,
     }
 
 
-def _check(idata, var_names: list[str], spec: dict, sampling_s: float | None, out: Path,
+def _check(idata, var_names: list[str], spec: Spec, sampling_s: float | None, out: Path,
            log: Callable[[str], None]) -> dict:
     """Write ``diagnostics.json``, log the summary, raise ``DiagnosticsFailed`` on a missed threshold."""
-    diag = bayesian.compute_diagnostics(idata, var_names)
-    failures = bayesian.diagnostics_failures(diag, spec["diagnostics"])
+    diag = sampling.compute_diagnostics(idata, var_names)
+    failures = sampling.diagnostics_failures(diag, spec.diagnostics)
     summary = {**_worst(diag), "divergences": diag["divergences"], "bfmi": diag["bfmi"],
                "mixing_warning": _mixing_warning(diag), "passed": not failures}
     write_json(out / "diagnostics.json", {
-        "acceptance": spec["acceptance"], "spec": spec.get("name", ""), "description": spec.get("description", ""),
-        "sampler": _sampler_info(spec["sampler"]), "thresholds": spec["diagnostics"], **summary,
+        "acceptance": spec.acceptance, "spec": spec.name, "description": spec.description,
+        "sampler": _sampler_info(spec.sampler), "thresholds": spec.raw["diagnostics"], **summary,
         "failures": failures,
         "min_ess_bulk_per_s": _per_second(summary["min_ess_bulk"], sampling_s),
         "variables": diag["variables"],
@@ -91,30 +102,30 @@ def _check(idata, var_names: list[str], spec: dict, sampling_s: float | None, ou
         + f", {diag['divergences']} divergences, bfmi {', '.join(_fmt(b) for b in diag['bfmi'])}")
     if summary["mixing_warning"]:
         log(f"warning: {summary['mixing_warning']}")
-    bayesian.check_diagnostics(diag, spec["diagnostics"])
+    sampling.check_diagnostics(diag, spec.diagnostics)
     return summary
 
 
-def _write_intervals(idata, setup: bayesian.PosteriorSetup, spec: dict, nuisances: list[str],
+def _write_intervals(idata, model: PosteriorModel, spec: Spec, nuisances: list[str],
                      mixing: str | None, out: Path) -> dict:
     """Credible and chi-square intervals per coupling: JSON, side-by-side Markdown/CSV/JSON; returns the profiles."""
-    chi2 = bayesian.chi2_function(setup.physics, setup.obs, setup.xenonnt_errors)
+    chi2 = chi2_function(model.physics, model.obs)
     rows, profiles = [], {}
-    for name in setup.couplings:
-        prior = spec["priors"][name]
+    for name in model.couplings:
+        prior = spec.priors[name]
         profiles[name] = credible.one_parameter_profile(chi2, COUPLINGS.index(name), *credible.scan_range(prior))
         draws = idata["posterior"][name].values.ravel()
-        rows.append(credible.coupling_intervals(name, draws, bayesian.prior_support(prior), profiles[name]))
-    notes = credible.table_notes(spec["acceptance"], setup.obs.datasets, len(setup.couplings), nuisances)
-    if spec.get("description"):
-        notes.insert(1, spec["description"].strip())
+        rows.append(credible.coupling_intervals(name, draws, prior.support(), profiles[name]))
+    notes = credible.table_notes(spec.acceptance, model.obs.datasets, len(model.couplings), nuisances)
+    if spec.description:
+        notes.insert(1, spec.description.strip())
     if mixing:
         notes.append(f"Mixing: {mixing}")
-    title = f"Credible and chi-square intervals: {spec.get('name', 'posterior')}"
+    title = f"Credible and chi-square intervals: {spec.name}"
     write_json(out / "credible_intervals.json", credible.credible_json(rows))
-    write_json(out / "intervals_side_by_side.json", credible.side_by_side_json(rows, notes, spec["acceptance"]))
+    write_json(out / "intervals_side_by_side.json", credible.side_by_side_json(rows, notes, spec.acceptance))
     write_csv(out / "intervals_side_by_side.csv", ["acceptance", *credible.TABLE_HEADER],
-              [[spec["acceptance"], *row] for row in credible.table_rows(rows)])
+              [[spec.acceptance, *row] for row in credible.table_rows(rows)])
     write_text(out / "intervals_side_by_side.md", credible.markdown(title, rows, notes))
     return profiles
 
@@ -127,13 +138,9 @@ def _fmt(value: float | None) -> str:
     return "undefined" if value is None else f"{value:.4g}"
 
 
-def _sampler_info(sampler: dict) -> dict:
+def _sampler_info(sampler: sampling.SamplerSettings) -> dict:
     """Sampler settings as used (the low-rank mass matrix exists only in nutpie)."""
-    if sampler["engine"] == "nutpie":
-        adaptation = "low_rank" if sampler["low_rank_mass_matrix"] else "diag"
-    else:
-        adaptation = "pymc diagonal"
-    return {**sampler, "adaptation": adaptation}
+    return {**dataclasses.asdict(sampler), "adaptation": sampler.adaptation}
 
 
 def _per_second(ess: float | None, seconds: float | None) -> float | None:
@@ -167,7 +174,7 @@ def _figures(idata, var_names, profiles, couplings, spec, out: Path) -> None:
     for stem, plot in (("trace", az.plot_trace_dist), ("rank", az.plot_rank)):
         pc = plot(idata, var_names=list(var_names), backend="matplotlib")
         fig = pc.viz["figure"].item()
-        fig.suptitle(f"{spec.get('name', 'posterior')} ({stem}; acceptance {spec['acceptance']})")
+        fig.suptitle(f"{spec.name} ({stem}; acceptance {spec.acceptance})")
         save_figure(fig, out, stem)
     save_figure(overlay_figure(idata, profiles, couplings, spec), out, "posterior_vs_chi2")
 
@@ -195,6 +202,6 @@ def overlay_figure(idata, profiles, couplings, spec):
         ax.set_visible(False)
     axes[0].set_ylabel("density")
     axes[0].legend(fontsize="small")
-    fig.suptitle(f"{spec.get('name', 'posterior')}\n{', '.join(spec['datasets'])}, acceptance {spec['acceptance']}",
+    fig.suptitle(f"{spec.name}\n{', '.join(spec.datasets)}, acceptance {spec.acceptance}",
                  fontsize="medium")
     return fig

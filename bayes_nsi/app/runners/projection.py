@@ -13,10 +13,10 @@ from pathlib import Path
 import numpy as np
 
 from bayes_nsi.app import plots
-from bayes_nsi.inference.scans import Chi2Scanner, profiles
-from bayes_nsi.inference.likelihood import observations
+from bayes_nsi.app.reports import MODE_NOTE
 from bayes_nsi.app.results import save_figure, write_json
-from bayes_nsi.app.runners.frequentist import MODE_NOTE, selected_couplings
+from bayes_nsi.app.typed_spec import Spec
+from bayes_nsi.inference.scans import Chi2Scanner, profiles
 
 ASSUMPTION = ("errors scaled by 1/sqrt(f) with the measured central values held fixed; "
               "statistical-only scaling, no change of the SM prediction or acceptances")
@@ -27,19 +27,17 @@ def total_width(pieces: list[list[float]]) -> float:
     return float(sum(b - a for a, b in pieces))
 
 
-def run(spec: dict, out: Path, log: Callable[[str], None]) -> dict:
+def run(spec: Spec, out: Path, log: Callable[[str], None]) -> dict:
     """Profile every coupling at each exposure factor and write projection.json and a figure."""
-    mode, prof = spec["acceptance"], spec["profile"]
-    couplings = selected_couplings(prof)
-    factors = [float(f) for f in spec["projection"]["factors"]]
-    base = observations(spec["datasets"], spec.get("measurements"))
+    mode, prof = spec.acceptance, spec.profile
+    couplings = list(prof.couplings)
+    factors = list(spec.projection_factors)
     t0 = time.perf_counter()
-    scanner = Chi2Scanner.for_data(base, mode)
+    scanner = Chi2Scanner.for_data(spec.observations(), mode)
     by_factor = {}
     for f in factors:
-        scan = profiles(scanner.with_observations(observations(spec["datasets"], spec.get("measurements"),
-                                                                error_scale=1.0 / np.sqrt(f))),
-                        couplings, *prof["range"], prof["points"], [1.0])
+        scan = profiles(scanner.with_observations(spec.observations(error_scale=1.0 / np.sqrt(f))),
+                        couplings, *prof.range, prof.points, [1.0])
         by_factor[f] = {k: {c: r.intervals[1.0] for c, r in per.items()} for k, per in scan.items()}
         log(f"f = {f:g}: done")
     keys = list(by_factor[factors[0]])

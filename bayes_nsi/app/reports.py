@@ -1,0 +1,40 @@
+"""Text renderings shared by the runners: the acceptance-mode note and tables laid out like the paper's."""
+
+from __future__ import annotations
+
+from bayes_nsi.app.plots import coupling_label
+from bayes_nsi.experiments.registry import REGISTRY
+from bayes_nsi.inference.intervals import intervals_to_text
+from bayes_nsi.names import FLAVOUR_PAIRS, QUARKS
+
+MODE_NOTE = {"paper": "acceptance: paper normalization (SM = "
+                      + ", ".join(f"{d.paper_sm_events:g}" for d in REGISTRY.values()) + " events)",
+             "published": "acceptance: published curves, unnormalized"}
+
+
+def row_label(key: str) -> str:
+    """Row label of a result key in the paper's tables: a data set's short label, or "Combined"."""
+    return REGISTRY[key].short_label if key in REGISTRY else key.capitalize()
+
+
+def table3(intervals: dict, level_key: str, caption: str, digits: int = 2) -> tuple[str, list[list[str]]]:
+    """Markdown and CSV rows laid out like the paper's Table III (up block, then down block).
+
+    ``intervals[level_key]`` maps a result key (data set or "combined") to {coupling: pieces}.
+    """
+    per_key = intervals[level_key]
+    lines = [caption, ""]
+    rows = []
+    for quark in QUARKS:
+        names = [f"{p}_{quark}" for p, _, _ in FLAVOUR_PAIRS]
+        present = [n for n in names if any(n in v for v in per_key.values())]
+        if not present:
+            continue
+        lines += [f"| {quark}-quark | " + " | ".join(coupling_label(n) for n in present) + " |",
+                  "|---" * (len(present) + 1) + "|"]
+        for key, per in per_key.items():
+            cells = [intervals_to_text(per[n], digits) for n in present]
+            lines.append(f"| {row_label(key)} | " + " | ".join(cells) + " |")
+            rows.append([quark, key] + [f"{n}: {c}" for n, c in zip(present, cells, strict=True)])
+        lines.append("")
+    return "\n".join(lines), rows

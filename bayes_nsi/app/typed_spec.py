@@ -1,0 +1,139 @@
+"""The typed form of a validated spec: what the runners and the statistics code receive (never a dict).
+
+:func:`load` reads and validates a TOML spec (``spec.load_spec``: schema and cross-field rules, before
+anything is computed) and turns the completed dict into frozen dataclasses. The completed dict stays on
+the object (``raw``) for the manifest.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bayes_nsi.app import spec as schema_spec
+
+
+@dataclass(frozen=True)
+class Profile:
+    couplings: tuple[str, ...]
+    range: tuple[float, float]
+    points: int
+    levels: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class Contour:
+    x: str
+    y: str
+    x_range: tuple[float, float]
+    y_range: tuple[float, float]
+    points: int
+    level: float
+
+
+@dataclass(frozen=True)
+class Figures:
+    enabled: bool = True
+    fig1_ee_u_values: tuple[float, ...] = ()
+
+
+@dataclass(frozen=True)
+class Compare:
+    hypotheses: tuple[str, ...]
+    per_dataset: bool
+    savage_dickey: bool
+
+
+@dataclass(frozen=True)
+class Smc:
+    draws: int
+    chains: int
+    seed: int
+
+
+@dataclass(frozen=True)
+class PriorSensitivity:
+    coupling: str
+    half_widths: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class Spec:
+    """A validated, completed analysis spec. Sections a kind does not use are None (or empty)."""
+
+    source: str
+    kind: str
+    name: str
+    description: str
+    acceptance: str
+    datasets: tuple[str, ...]
+    seed: int | None
+    measurements: dict[str, dict[str, float]] = field(hash=False)
+    likelihoods: dict[str, str] = field(hash=False)
+    figures: Figures = Figures()
+    profile: Profile | None = None
+    contours: tuple[Contour, ...] = ()
+    priors: dict[str, Any] = field(default_factory=dict, hash=False)  # coupling -> inference.priors.Prior
+    default_prior: Any = None
+    nuisances: Any = None  # inference.priors.Nuisances
+    sampler: Any = None  # inference.sampling.SamplerSettings
+    diagnostics: Any = None  # inference.sampling.Thresholds
+    compare: Compare | None = None
+    smc: Smc | None = None
+    prior_sensitivity: PriorSensitivity | None = None
+    projection_factors: tuple[float, ...] = ()
+    raw: dict = field(default_factory=dict, hash=False, compare=False, repr=False)
+
+    def observations(self, error_scale: float = 1.0):
+        """The data of this spec: data sets, overrides and likelihood choices (``inference.observations``)."""
+        from bayes_nsi.inference.observations import observations
+
+        return observations(self.datasets, self.measurements, error_scale, self.likelihoods)
+
+
+def load(path: str | Path) -> Spec:
+    """Read, validate and type the TOML spec at ``path`` (``SpecError`` on any problem, nothing computed)."""
+    return typed(schema_spec.load_spec(path), str(path))
+
+
+def typed(raw: dict, source: str = "<spec>") -> Spec:
+    """The typed form of a validated, completed spec dict."""
+    from bayes_nsi.inference.priors import Nuisances, Prior
+    from bayes_nsi.inference.sampling import SamplerSettings, Thresholds
+
+    def prior(table: dict) -> Prior:
+        return Prior(**{k: float(v) if k != "dist" else v for k, v in table.items()})
+
+    kind = raw["kind"]
+    seed_section = {"posterior": "sampler", "compare": "smc"}.get(kind)
+    priors = {c: prior(t) for c, t in raw.get("priors", {}).items() if c != "default"}
+    default = raw.get("priors", {}).get("default")
+    n = raw.get("nuisances", {})
+    nuisances = Nuisances(flux_8b=n["flux_8b"]["prior"] if "flux_8b" in n else None,
+                          r_n_sigma_fm=n["r_n"]["sigma_fm"] if "r_n" in n else None,
+                          acceptance_scale_sigma=n["acceptance_scale"]["sigma"] if "acceptance_scale" in n else None)
+    p = raw.get("profile")
+    return Spec(
+        source=source, kind=kind, name=raw.get("name", Path(source).stem), description=raw.get("description", ""),
+        acceptance=raw["acceptance"], datasets=tuple(raw["datasets"]),
+        seed=raw[seed_section]["seed"] if seed_section else raw.get("seed"),
+        measurements={d: dict(v) for d, v in raw.get("measurements", {}).items()},
+        likelihoods=schema_spec.likelihood_choices(raw),
+        figures=Figures(raw.get("figures", {}).get("enabled", True),
+                        tuple(raw.get("figures", {}).get("fig1_ee_u_values", ()))),
+        profile=Profile(tuple(p["couplings"]), tuple(p["range"]), p["points"], tuple(p["levels"])) if p else None,
+        contours=tuple(Contour(c["x"], c["y"], tuple(c["x_range"]), tuple(c["y_range"]), c["points"], c["level"])
+                       for c in raw.get("contours", [])),
+        priors=priors, default_prior=prior(default) if default else None, nuisances=nuisances,
+        sampler=SamplerSettings(**raw["sampler"]) if "sampler" in raw else None,
+        diagnostics=Thresholds(**raw["diagnostics"]) if "diagnostics" in raw else None,
+        compare=Compare(tuple(raw["compare"]["hypotheses"]), raw["compare"]["per_dataset"],
+                        raw["compare"]["savage_dickey"]) if "compare" in raw else None,
+        smc=Smc(**raw["smc"]) if "smc" in raw else None,
+        prior_sensitivity=PriorSensitivity(raw["prior_sensitivity"]["coupling"],
+                                           tuple(raw["prior_sensitivity"]["half_widths"]))
+        if "prior_sensitivity" in raw else None,
+        projection_factors=tuple(float(f) for f in raw.get("projection", {}).get("factors", ())),
+        raw=raw,
+    )
