@@ -26,7 +26,8 @@ FILE_FIELD = "(file)"
 # Keys that only some kinds accept; every other key of the schema is accepted by all kinds.
 KINDS_OF_KEY = {
     "seed": ("frequentist",),
-    "profile": ("frequentist", "projection"),
+    "profile": ("frequentist", "projection", "measurements"),
+    "fit": ("measurements",),
     "contours": ("frequentist",),
     "priors": ("posterior", "compare"),
     "nuisances": ("posterior", "compare"),
@@ -40,6 +41,7 @@ KINDS_OF_KEY = {
 # Sections each kind needs: one of each tuple must be present (posterior priors are checked apart).
 REQUIRED_SECTIONS = {
     "frequentist": (("profile", "contours"),),
+    "measurements": (),
     "posterior": (),
     "compare": (("compare",),),
     "projection": (("profile",), ("projection",)),
@@ -47,6 +49,7 @@ REQUIRED_SECTIONS = {
 # Sections created (then filled with their defaults) when a spec of that kind leaves them out.
 DEFAULT_SECTIONS = {
     "frequentist": ("figures", "likelihood"),
+    "measurements": ("figures", "likelihood", "fit"),
     "posterior": ("figures", "likelihood", "nuisances", "sampler", "diagnostics"),
     "compare": ("figures", "likelihood", "nuisances", "smc"),
     "projection": ("figures", "likelihood"),
@@ -318,6 +321,11 @@ def _check_datasets(spec: dict, source: str) -> None:
         if name not in datasets:
             problem = f"data set {json.dumps(name)} is not in datasets"
             raise SpecError(source, f"measurements.{name}", problem, ", ".join(datasets))
+    for i, group in enumerate(spec.get("fit", {}).get("combine", [])):
+        missing = [d for d in group if d not in datasets]
+        if missing:
+            problem = f"data set {json.dumps(missing[0])} is not in datasets"
+            raise SpecError(source, f"fit.combine[{i}]", problem, ", ".join(datasets))
     for key, value in spec.get("likelihood", {}).items():
         owner = next((d for d in REGISTRY.values() if key in d.likelihood_aliases), None)
         name = owner.name if owner else key

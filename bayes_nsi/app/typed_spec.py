@@ -59,6 +59,15 @@ class PriorSensitivity:
 
 
 @dataclass(frozen=True)
+class Fit:
+    """kind = "measurements": likelihoods to fit, data-set combinations sharing one 8B flux, grid size."""
+
+    likelihoods: tuple[str, ...]
+    combine: tuple[tuple[str, ...], ...]
+    signal_points: int
+
+
+@dataclass(frozen=True)
 class Spec:
     """A validated, completed analysis spec. Sections a kind does not use are None (or empty)."""
 
@@ -83,6 +92,7 @@ class Spec:
     smc: Smc | None = None
     prior_sensitivity: PriorSensitivity | None = None
     projection_factors: tuple[float, ...] = ()
+    fit: Fit | None = None
     raw: dict = field(default_factory=dict, hash=False, compare=False, repr=False)
 
     def observations(self, error_scale: float = 1.0):
@@ -135,5 +145,7 @@ def typed(raw: dict, source: str = "<spec>") -> Spec:
                                            tuple(raw["prior_sensitivity"]["half_widths"]))
         if "prior_sensitivity" in raw else None,
         projection_factors=tuple(float(f) for f in raw.get("projection", {}).get("factors", ())),
+        fit=Fit(tuple(raw["fit"]["likelihoods"]), tuple(tuple(c) for c in raw["fit"]["combine"]),
+                raw["fit"]["signal_points"]) if "fit" in raw else None,
         raw=raw,
     )

@@ -41,6 +41,19 @@ class CountingMeasurement:
 
 
 @dataclass(frozen=True)
+class PublishedFit:
+    """An experiment's own 8B result: background-only significance and flux (1e6 cm^-2 s^-1, +up -down),
+    from a fit of the data sets ``datasets`` together."""
+
+    datasets: tuple[str, ...]
+    significance_sigma: float
+    flux_8b: float
+    flux_8b_up: float
+    flux_8b_down: float
+    source: str
+
+
+@dataclass(frozen=True)
 class DataSet:
     """One published data set.
 
@@ -63,6 +76,7 @@ class DataSet:
     responses: Mapping[str, Callable[[], tuple[np.ndarray, np.ndarray]]] = field(compare=False, hash=False)
     likelihoods: tuple[str, ...] = ("gaussian",)
     counting: CountingMeasurement | None = None
+    published_fit: PublishedFit | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
     # spec keys kept for older spec files: key -> {value: likelihood}, e.g. an errors switch
     likelihood_aliases: Mapping[str, Mapping[str, str]] = field(default_factory=dict, compare=False, hash=False)

@@ -8,10 +8,10 @@ The acceptance is a third-party digitization (SNuDD) that ends on its plateau at
 flat to the window's 3.0 keV.
 """
 
+from bayes_nsi.experiments.pandax4t import CITATION, PUBLISHED_FIT
 from bayes_nsi.experiments.base import CountingMeasurement, DataSet, SignalMeasurement, curve_on_window
 from bayes_nsi.physics.inputs import acceptance_table
 
-CITATION = "Z. Bo et al. (PandaX-4T), PRL 133 (2024) 191001, arXiv:2407.10892"
 WINDOW_KEV = (1.1, 3.0)
 
 
@@ -33,5 +33,6 @@ DATASET = DataSet(
     signal=SignalMeasurement(3.5, 1.3, 1.3, 1.3, "Table II of the reference paper; " + CITATION),
     responses={"paper": published_response, "published": published_response},
     likelihoods=("gaussian", "poisson_counting"),
+    published_fit=PUBLISHED_FIT,
     counting=CountingMeasurement(3, 2.8, 0.5, 0.5, CITATION),
 )

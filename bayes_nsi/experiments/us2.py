@@ -9,9 +9,9 @@ normalization matters.
 
 import numpy as np
 
+from bayes_nsi.experiments.pandax4t import CITATION, PUBLISHED_FIT
 from bayes_nsi.experiments.base import CountingMeasurement, DataSet, SignalMeasurement
 
-CITATION = "Z. Bo et al. (PandaX-4T), PRL 133 (2024) 191001, arXiv:2407.10892"
 WINDOW_KEV = (0.3, 3.0)
 THRESHOLD_KEV = 0.33  # PandaX-4T's quoted US2 threshold
 
@@ -33,6 +33,7 @@ DATASET = DataSet(
     signal=SignalMeasurement(75.0, 28.0, 28.0, 28.0, "Table II of the reference paper; " + CITATION),
     responses={"paper": step_response},
     likelihoods=("gaussian", "poisson_counting"),
+    published_fit=PUBLISHED_FIT,
     counting=CountingMeasurement(332, 251.0, 32.0, 32.0, CITATION),
     notes=("no public US2 curve",),
 )

@@ -7,7 +7,7 @@ the bin sum of the official 2026 release's nominal monoenergetic templates (CC-B
 over SR0 and SR1 (``scripts/build_tables.py``).
 """
 
-from bayes_nsi.experiments.base import CountingMeasurement, DataSet, SignalMeasurement, curve_on_window
+from bayes_nsi.experiments.base import CountingMeasurement, DataSet, PublishedFit, SignalMeasurement, curve_on_window
 from bayes_nsi.physics.inputs import acceptance_table
 
 CITATION = "E. Aprile et al. (XENON), PRL 133 (2024) 191002, arXiv:2408.02877"
@@ -32,6 +32,7 @@ DATASET = DataSet(
     signal=SignalMeasurement(10.7, 3.95, 3.7, 4.2, "Table II of the reference paper; " + CITATION),
     responses={"paper": published_response, "published": published_response},
     likelihoods=("gaussian", "split_normal", "poisson_counting"),
+    published_fit=PublishedFit(("xenonnt",), 2.73, 4.7, 3.6, 2.3, CITATION),
     counting=CountingMeasurement(37, 26.4, 1.4, 1.3, CITATION),
     likelihood_aliases={"xenonnt_errors": {"symmetric": "gaussian", "asymmetric": "split_normal"}},
 )

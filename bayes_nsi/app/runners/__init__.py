@@ -1,6 +1,6 @@
 """The analysis runners, one per spec kind, imported only when a run needs them.
 
-Each runner is ``run(spec: dict, out: Path, log: Callable[[str], None]) -> dict``: it writes its files into
+Each runner is ``run(spec: Spec, out: Path, log: Callable[[str], None]) -> dict``: it writes its files into
 ``out`` (the temporary result folder) and returns extra manifest fields, e.g. ``{"timings": {...}}``.
 """
 
@@ -8,13 +8,14 @@ import importlib
 from collections.abc import Callable
 from pathlib import Path
 
-Runner = Callable[[dict, Path, Callable[[str], None]], dict]
+Runner = Callable[[object, Path, Callable[[str], None]], dict]  # (typed Spec, folder, log)
 
 RUNNERS = {
     "frequentist": "bayes_nsi.app.runners.frequentist:run",
     "posterior": "bayes_nsi.app.runners.posterior:run",
     "compare": "bayes_nsi.app.runners.compare:run",
     "projection": "bayes_nsi.app.runners.projection:run",
+    "measurements": "bayes_nsi.app.runners.measurements:run",
 }
 
 
