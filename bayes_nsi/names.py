@@ -12,6 +12,12 @@ COUPLINGS = tuple(f"{pair}_{q}" for q in QUARKS for pair, _, _ in FLAVOUR_PAIRS)
 # How an acceptance curve is normalized: to the paper's SM events, or as released.
 ACCEPTANCE_MODES = ("paper", "published")
 
+# How the rate is computed (bayes_nsi.physics.physics_modes): the paper's eqs. 9-19 as printed; two-flavour
+# propagation with density-matrix detection; exact adiabatic three-flavour propagation with density-matrix
+# detection (the library default).
+PHYSICS_MODES = ("paper", "hybrid", "exact")
+DEFAULT_PHYSICS = "exact"
+
 # Likelihoods a data set may support (each a pure function of expected counts, bayes_nsi.inference.likelihoods).
 LIKELIHOODS = ("gaussian", "split_normal", "poisson_counting", "binned_poisson")
 

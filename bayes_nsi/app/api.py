@@ -11,15 +11,16 @@ import pytensor.tensor as pt
 from bayes_nsi.physics import inputs
 from bayes_nsi.experiments.physics_model import physics_model
 from bayes_nsi.experiments.registry import REGISTRY, available, get
-from bayes_nsi.names import ACCEPTANCE_MODES
+from bayes_nsi.names import ACCEPTANCE_MODES, DEFAULT_PHYSICS
 from bayes_nsi.physics.constants import DE_SALAS_2021
 from bayes_nsi.physics.couplings import coupling_vector
 from bayes_nsi.physics.propagation import flux_weights, production_averaged_survival, production_nodes
 from bayes_nsi.physics.rates import Grids
 from bayes_nsi.physics.rates import expected_events as events_graph
+from bayes_nsi.physics.physics_modes import check_physics
 from bayes_nsi.physics.three_flavour import adiabatic_survival
 
-SURVIVAL_METHODS = ("two_flavour", "three_flavour")
+SURVIVAL_METHODS = {"two_flavour": "paper", "three_flavour": "exact"}  # the older spelling of physics
 # Single-point convenience calls: compile in milliseconds (no numba JIT), run in ~0.1-1 ms per call.
 API_MODE = "FAST_COMPILE"
 
@@ -31,7 +32,7 @@ def continuous_spectra() -> list[inputs.Spectrum]:
 
 @cache
 def _survival_function(n_radial: int):
-    """Compiled (enu, flux weights, eps12) -> <P_ee>(E) of eq. (16), all continuous fluxes."""
+    """Compiled (enu, flux weights, eps12) -> <P_ee>(E) of eq. (16), all continuous fluxes (two-flavour)."""
     sun = inputs.solar_model()
     enu, weights, eps = pt.dvector("enu_mev"), pt.dmatrix("flux_weights"), pt.dvector("eps12")
     pbar = [production_averaged_survival(enu, production_nodes(sun, s.name, n_radial), eps, DE_SALAS_2021)
@@ -39,19 +40,25 @@ def _survival_function(n_radial: int):
     return pytensor.function([enu, weights, eps], pt.sum(weights * pt.stack(pbar, axis=-1), axis=-1), mode=API_MODE)
 
 
-def survival_probability(enu_mev, method: str = "two_flavour", n_radial: int = Grids().n_radial,
-                         **couplings: float) -> np.ndarray:
+def survival_probability(enu_mev, method: str | None = None, n_radial: int = Grids().n_radial,
+                         physics: str = DEFAULT_PHYSICS, **couplings: float) -> np.ndarray:
     """Production-averaged survival probability <P_ee>(E_nu) of eq. (16) at energies enu_mev (MeV).
 
-    method: "two_flavour" (eqs. 9-15, the paper's) or "three_flavour" (exact 3x3 diagonalization).
-    couplings: any of the twelve names (``ee_u`` ... ``tautau_d``); unnamed ones are zero.
+    physics: "paper" or "hybrid" (two-flavour eqs. 9-15; the two share their propagation) or "exact"
+    (adiabatic three-flavour: numpy diagonalization at every production node, ``physics.three_flavour``,
+    which is also the independent reference of the graph's exact populations). method: the older
+    spelling, "two_flavour" or "three_flavour". couplings: any of the twelve names (``ee_u`` ... ``tautau_d``);
+    unnamed ones are zero.
     """
-    if method not in SURVIVAL_METHODS:
-        raise ValueError(f"method: unknown {method!r}; allowed: {', '.join(SURVIVAL_METHODS)}")
+    if method is not None:
+        if method not in SURVIVAL_METHODS:
+            raise ValueError(f"method: unknown {method!r}; allowed: {', '.join(SURVIVAL_METHODS)}")
+        physics = SURVIVAL_METHODS[method]
+    check_physics(physics)
     eps = coupling_vector(**couplings)
     enu = np.atleast_1d(np.asarray(enu_mev, dtype=float))
     weights = flux_weights(enu, continuous_spectra())
-    if method == "two_flavour":
+    if physics != "exact":
         return _survival_function(n_radial)(enu, weights, eps)
     sun = inputs.solar_model()
     pbar = []
@@ -63,26 +70,33 @@ def survival_probability(enu_mev, method: str = "two_flavour", n_radial: int = G
 
 
 @cache
-def _events_function(acceptance: str):
+def _events_function(acceptance: str, physics: str):
     datasets = available(acceptance)
     eps = pt.dvector("eps12")
-    graph = events_graph(physics_model(datasets, acceptance), eps)
+    graph = events_graph(physics_model(datasets, acceptance, physics=physics), eps)
     return datasets, pytensor.function([eps], graph, mode=API_MODE)
 
 
-def expected_events(dataset: str, acceptance: str = "paper", **couplings: float) -> float:
+def expected_events(dataset: str, acceptance: str = "paper", physics: str = DEFAULT_PHYSICS,
+                    **couplings: float) -> float:
     """Expected 8B CEvNS events of one shipped data set (see ``bayes_nsi.DATASETS``) at the given couplings.
 
     acceptance: "paper" (acceptance scaled so that the SM gives the paper's events) or "published" (the
-    curve as released, where a data set has one).
+    curve as released, where a data set has one). physics: "paper" (eqs. 9-19 as printed), "hybrid"
+    (two-flavour propagation, density-matrix detection) or "exact" (three-flavour, density matrix).
     """
     get(dataset).check_acceptance(acceptance)
+    check_physics(physics)
     eps = coupling_vector(**couplings)
-    datasets, fn = _events_function(acceptance)
+    datasets, fn = _events_function(acceptance, physics)
     return float(fn(eps)[datasets.index(dataset)])
 
 
 def sm_events() -> dict[str, dict[str, float | None]]:
-    """SM events of every data set in both acceptance modes (None where a data set lacks a mode)."""
-    return {mode: {d: expected_events(d, mode) if mode in REGISTRY[d].responses else None for d in REGISTRY}
+    """SM events of every data set in both acceptance modes (None where a data set lacks a mode).
+
+    Without NSI every physics mode gives Q_W^2 (Tr rho = 1), so the SM events do not depend on it.
+    """
+    return {mode: {d: expected_events(d, mode, "paper") if mode in REGISTRY[d].responses else None
+                   for d in REGISTRY}
             for mode in ACCEPTANCE_MODES}

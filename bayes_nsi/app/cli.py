@@ -72,6 +72,7 @@ def _run(args: argparse.Namespace) -> int:
             extra = dict(runner(spec, partial, log))
             timings = {**extra.pop("timings", {}), "total_wall_s": round(time.perf_counter() - started, 3)}
             extra["spec_file"] = str(args.spec)
+            extra["physics"] = spec.physics
             write_manifest(partial, spec.raw, spec.kind, spec.acceptance, spec.seed, timings, extra)
     except DiagnosticsFailed as exc:
         print(f"error: diagnostics failed: {exc}; no results written, previous results left intact", file=sys.stderr)
@@ -96,7 +97,7 @@ def _validate(args: argparse.Namespace) -> int:
         spec = load(args.spec)
     except SpecError as exc:
         return _spec_error(exc)
-    print(f"{args.spec}: ok (kind {spec['kind']})")
+    print(f"{args.spec}: ok (kind {spec.kind})")
     return EXIT_OK
 
 

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from bayes_nsi.app.api import survival_probability
-from bayes_nsi.physics.couplings import COUPLINGS
+from bayes_nsi.names import COUPLINGS
 
 
 def two_vs_three_flavour(values: Sequence[float] = tuple(np.linspace(-1, 1, 21)),
@@ -23,8 +23,8 @@ def two_vs_three_flavour(values: Sequence[float] = tuple(np.linspace(-1, 1, 21))
     for name in COUPLINGS:
         rel_by_value, abs_max, rel_max, where = [], 0.0, 0.0, None
         for v in values:
-            p2 = survival_probability(energies, **{name: v})
-            p3 = survival_probability(energies, method="three_flavour", **{name: v})
+            p2 = survival_probability(energies, physics="paper", **{name: v})
+            p3 = survival_probability(energies, physics="exact", **{name: v})
             diff = np.abs(p2 - p3)
             rel = diff / p3
             rel_by_value.append(float(rel.max()))

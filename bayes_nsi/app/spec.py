@@ -18,7 +18,7 @@ from jsonschema.exceptions import best_match
 
 from bayes_nsi.errors import SpecError
 from bayes_nsi.experiments.registry import REGISTRY
-from bayes_nsi.names import COUPLINGS
+from bayes_nsi.names import COUPLINGS, DEFAULT_PHYSICS, PHYSICS_MODES
 
 SCHEMA_FILE = "spec-v1.json"
 FILE_FIELD = "(file)"
@@ -63,6 +63,7 @@ def schema() -> dict:
     text = resources.files("bayes_nsi.app").joinpath("schema").joinpath(SCHEMA_FILE).read_text(encoding="utf-8")
     node = json.loads(text)
     node["$defs"]["coupling"]["enum"] = list(COUPLINGS)
+    node["properties"]["physics"].update(enum=list(PHYSICS_MODES), default=DEFAULT_PHYSICS)
     node["properties"]["priors"]["properties"] = {c: {"$ref": "#/$defs/prior"} for c in (*COUPLINGS, "default")}
     names = list(REGISTRY)
     node["$defs"]["dataset"]["enum"] = names

@@ -76,6 +76,7 @@ class Spec:
     name: str
     description: str
     acceptance: str
+    physics: str
     datasets: tuple[str, ...]
     seed: int | None
     measurements: dict[str, dict[str, float]] = field(hash=False)
@@ -126,7 +127,7 @@ def typed(raw: dict, source: str = "<spec>") -> Spec:
     p = raw.get("profile")
     return Spec(
         source=source, kind=kind, name=raw.get("name", Path(source).stem), description=raw.get("description", ""),
-        acceptance=raw["acceptance"], datasets=tuple(raw["datasets"]),
+        acceptance=raw["acceptance"], physics=raw["physics"], datasets=tuple(raw["datasets"]),
         seed=raw[seed_section]["seed"] if seed_section else raw.get("seed"),
         measurements={d: dict(v) for d, v in raw.get("measurements", {}).items()},
         likelihoods=schema_spec.likelihood_choices(raw),

@@ -12,12 +12,13 @@ from bayes_nsi.physics.rates import Grids, PhysicsModel, build_model
 
 def physics_model(datasets: Iterable[str | DataSet], acceptance: str = "paper",
                   exposures: Mapping[str, float] | None = None, grids: Grids = Grids(),
-                  osc: Oscillation = DE_SALAS_2021) -> PhysicsModel:
-    """Precompute the event graph of the data sets in one acceptance mode; exposures (t*yr) override by name."""
+                  osc: Oscillation = DE_SALAS_2021, physics: str = "paper") -> PhysicsModel:
+    """Precompute the event graph of the data sets in one acceptance mode and physics mode ("paper", "hybrid",
+    "exact"; bayes_nsi.physics.physics_modes); exposures (t*yr) override by name."""
     exposures = dict(exposures or {})
     sets = resolve(datasets)
     unknown = [name for name in exposures if name not in {d.name for d in sets}]
     if unknown:
         raise ValueError(f"exposures: {unknown[0]!r} is not among the data sets; allowed: "
                          f"{', '.join(d.name for d in sets)}")
-    return build_model(tuple(d.detector(acceptance, exposures.get(d.name)) for d in sets), grids, osc)
+    return build_model(tuple(d.detector(acceptance, exposures.get(d.name)) for d in sets), grids, osc, physics)

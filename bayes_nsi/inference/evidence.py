@@ -273,14 +273,15 @@ class StudyModel:
     acceptance: str
     priors: tuple[tuple[str, Prior], ...]
     nuisances: Nuisances
+    physics: str = "paper"
 
     @classmethod
     def of(cls, obs: data.Observations, acceptance: str, priors: Mapping[str, Prior], nuisances: Nuisances,
-           datasets: Sequence[str] | None = None) -> StudyModel:
+           datasets: Sequence[str] | None = None, physics: str = "paper") -> StudyModel:
         """The model of ``obs`` restricted to ``datasets`` (default all) with the couplings ``priors`` free."""
         block = data.select(obs, datasets or obs.datasets)
         return cls(block.sources, tuple(block.likelihoods.items()), acceptance,
-                   tuple((c, priors[c]) for c in COUPLINGS if c in priors), nuisances)
+                   tuple((c, priors[c]) for c in COUPLINGS if c in priors), nuisances, physics)
 
     @property
     def couplings(self) -> dict[str, Prior]:
@@ -294,20 +295,21 @@ class StudyModel:
 
     def build(self) -> pm.Model:
         """The PyMC model of :func:`build_pymc_model` (physics constants cached per process)."""
-        physics, obs = _physics(self.datasets, self.likelihoods, self.acceptance)
+        physics, obs = _physics(self.datasets, self.likelihoods, self.acceptance, self.physics)
         return build_pymc_model(physics, obs, self.couplings, self.nuisances).model
 
     def seed(self, base: int, purpose: str) -> int:
         """A seed fixed by the spec seed, the model and the purpose, independent of the order of the jobs."""
-        key = zlib.crc32(f"{purpose}|{self.label}|{self.acceptance}|{self.nuisances}|{self.likelihoods}|"
+        key = zlib.crc32(f"{purpose}|{self.label}|{self.acceptance}|{self.physics}|{self.nuisances}|{self.likelihoods}|"
                          f"{[(d.name, d.signal, d.exposure_tonne_year) for d in self.datasets]}".encode())
         return int(np.random.SeedSequence([base, key]).generate_state(1)[0])
 
 
 @cache
-def _physics(datasets: tuple[DataSet, ...], likelihoods: tuple[tuple[str, str], ...], acceptance: str):
+def _physics(datasets: tuple[DataSet, ...], likelihoods: tuple[tuple[str, str], ...], acceptance: str,
+             physics: str):
     obs = data.observations(datasets, likelihoods=dict(likelihoods))
-    return physics_model(obs.sources, acceptance), obs
+    return physics_model(obs.sources, acceptance, physics=physics), obs
 
 
 def evidence_job(model: StudyModel, draws: int, chains: int, seed: int) -> Evidence:

@@ -40,9 +40,9 @@ class Chi2Scanner:
             self._fn = pytensor.function([eps], expected_events(self.model, eps))
 
     @classmethod
-    def for_data(cls, obs: Observations, acceptance: str = "paper") -> Chi2Scanner:
-        """Build the physics model for the observations' data sets and exposures."""
-        return cls(physics_model(obs.sources, acceptance, exposures=exposures(obs)), obs)
+    def for_data(cls, obs: Observations, acceptance: str = "paper", physics: str = "paper") -> Chi2Scanner:
+        """Build the physics model for the observations' data sets and exposures, in a physics mode."""
+        return cls(physics_model(obs.sources, acceptance, exposures=exposures(obs), physics=physics), obs)
 
     def with_observations(self, obs: Observations) -> Chi2Scanner:
         """Same compiled graph, other measured values or errors (same data sets and exposures)."""

@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING
 
 import pytensor.tensor as pt
 
+from bayes_nsi.names import PHYSICS_MODES as MODE_NAMES
+
 from bayes_nsi.physics.density_matrix import detection_weight
 from bayes_nsi.physics.detection import weak_charges_squared
 from bayes_nsi.physics.mass_states import mass_state_populations
@@ -28,11 +30,8 @@ if TYPE_CHECKING:
     from bayes_nsi.physics.rates import PhysicsModel
 
 # physics mode -> (mass-state method of the propagation, detection: "eq19" or "density_matrix")
-PHYSICS_MODES = {
-    "paper": ("two_flavour", "eq19"),
-    "hybrid": ("two_flavour", "density_matrix"),
-    "exact": ("exact", "density_matrix"),
-}
+PHYSICS_MODES = dict(zip(MODE_NAMES, (("two_flavour", "eq19"), ("two_flavour", "density_matrix"),
+                                      ("exact", "density_matrix")), strict=True))
 
 
 def check_physics(physics: str) -> None:

@@ -29,6 +29,7 @@ from bayes_nsi.physics.constants import (
     natural_xenon,
 )
 from bayes_nsi.physics.detector import Detector
+from bayes_nsi.physics.physics_modes import check_physics, detection_weights
 from bayes_nsi.physics.detection import cross_section_shape, helm_form_factor, weak_charges_squared
 from bayes_nsi.physics.propagation import ProductionNodes, flux_weights, production_averaged_survival, production_nodes
 
@@ -101,6 +102,7 @@ class PhysicsModel:
     production: tuple[ProductionNodes, ...]
     kernels: dict[str, DetectorKernel]
     grids: Grids = field(default_factory=Grids)
+    physics: str = "paper"  # see bayes_nsi.physics.physics_modes
 
     @property
     def datasets(self) -> tuple[str, ...]:
@@ -130,8 +132,10 @@ def _detector_kernel(detector: Detector, nucleus: Nucleus, enu_nodes: np.ndarray
     return DetectorKernel(detector, er, prefactor * k0 * w_er, prefactor * kp * w_er[:, None])
 
 
-def build_model(detectors: tuple[Detector, ...], grids: Grids = Grids(), osc: Oscillation = DE_SALAS_2021) -> PhysicsModel:
-    """Precompute the physics constants for the given detectors (names must be distinct)."""
+def build_model(detectors: tuple[Detector, ...], grids: Grids = Grids(), osc: Oscillation = DE_SALAS_2021,
+                physics: str = "paper") -> PhysicsModel:
+    """Precompute the physics constants for the given detectors (names must be distinct) and physics mode."""
+    check_physics(physics)
     names = [d.name for d in detectors]
     if len(set(names)) != len(names) or not names:
         raise ValueError(f"detectors: need distinct names, at least one; got {names}")
@@ -142,11 +146,23 @@ def build_model(detectors: tuple[Detector, ...], grids: Grids = Grids(), osc: Os
     enu_nodes = chebyshev_nodes(e_lo, b8.enu_mev[b8.pdf > 0][-1] + (b8.enu_mev[1] - b8.enu_mev[0]), grids.n_enu)
     production = tuple(production_nodes(sun, f, grids.n_radial) for f in RATE_FLUXES)
     kernels = {d.name: _detector_kernel(d, nucleus, enu_nodes, grids) for d in detectors}
-    return PhysicsModel(nucleus, osc, enu_nodes, production, kernels, grids)
+    return PhysicsModel(nucleus, osc, enu_nodes, production, kernels, grids, physics)
 
 
 def _raw_events(model: PhysicsModel, eps12, r_n_fm):
-    """Un-normalized events per data set (eqs. 3, 4, 19); shape (..., n_datasets)."""
+    """Un-normalized events per detector; shape (..., n_detectors).
+
+    "paper": eqs. (3), (4), (19) as in the module docstring; other modes: R = c sum_i F_i^2 sum_j KP_ij W_j
+    with the flavour weight W of :func:`bayes_nsi.physics.physics_modes.detection_weights`.
+    """
+    if model.physics != "paper":
+        weights = detection_weights(model, eps12, model.physics)
+        r_n = pt.as_tensor_variable(r_n_fm)[..., None]
+        out = []
+        for k in model.kernels.values():
+            f2 = helm_form_factor(k.er_kev, model.nucleus.mass_gev, r_n) ** 2
+            out.append(pt.sum(pt.dot(f2, k.kp) * weights, axis=-1))
+        return pt.stack(out, axis=-1)
     pbar = pt.concatenate([production_averaged_survival(model.enu_nodes, nodes, eps12, model.osc)
                            for nodes in model.production], axis=-1)
     q2_e, q2_mu = weak_charges_squared(eps12, model.nucleus, model.osc)

@@ -101,7 +101,7 @@ def run(spec: Spec, out: Path, log: Callable[[str], None]) -> dict:
     hypotheses = list(dict.fromkeys([REFERENCE, *spec.compare.hypotheses]))
 
     def model_of(datasets, priors):
-        return StudyModel.of(obs, mode, priors, spec.nuisances, datasets)
+        return StudyModel.of(obs, mode, priors, spec.nuisances, datasets, spec.physics)
 
     models = {(b, h): model_of(ds, hypothesis_priors(spec, h)) for b, ds in data_blocks.items() for h in hypotheses}
     sensitivity = spec.prior_sensitivity
@@ -138,7 +138,7 @@ def run(spec: Spec, out: Path, log: Callable[[str], None]) -> dict:
                 log(f"[{done}/{len(jobs)}] Savage-Dickey ln B = {sd[key].ln_b:.3f}: {key} on {headline}")
 
     table = _bayes_factors(data_blocks, hypotheses, models, evidence, quadrature, sd, headline)
-    write_json(out / "bayes_factors.json", {"acceptance": mode, "method": method_note(spec, workers), **table})
+    write_json(out / "bayes_factors.json", {"acceptance": mode, "physics": spec.physics, "method": method_note(spec, workers), **table})
     md, rows = _tables(table, mode, smc)
     write_text(out / "bayes_factors.md", md)
     write_csv(out / "bayes_factors.csv", CSV_HEADER, rows)
@@ -146,7 +146,7 @@ def run(spec: Spec, out: Path, log: Callable[[str], None]) -> dict:
         save_figure(fig_bayes_factors(table, MODE_NOTE[mode]), out, "bayes_factors")
     if sensitivity:
         study = _sensitivity(sensitivity, headline, models, evidence, quadrature)
-        write_json(out / "prior_sensitivity.json", {"acceptance": mode, **study})
+        write_json(out / "prior_sensitivity.json", {"acceptance": mode, "physics": spec.physics, **study})
         if spec.figures.enabled:
             save_figure(fig_prior_sensitivity(study, MODE_NOTE[mode]), out, "prior_sensitivity")
     timings = {"quadrature_s": round(t_quadrature, 3), "study_s": round(time.perf_counter() - t_start, 3)}
@@ -164,7 +164,7 @@ def _quadrature(spec: Spec, obs, models: list[StudyModel]) -> dict[StudyModel, f
     """Quadrature ln Z of every model with <= 2 free couplings, when the 8B flux is the only nuisance."""
     if not set(spec.nuisances.names) <= QUADRATURE_NUISANCES:
         return {}
-    scanner = Chi2Scanner.for_data(obs, spec.acceptance)
+    scanner = Chi2Scanner.for_data(obs, spec.acceptance, spec.physics)
     return {m: quadrature_ln_z(scanner, [d.name for d in m.datasets], m.couplings, spec.nuisances.flux_8b)
             for m in models if len(m.couplings) <= 2}
 

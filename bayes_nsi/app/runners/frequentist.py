@@ -35,7 +35,7 @@ def run(spec: Spec, out: Path, log: Callable[[str], None]) -> dict:
     for m, per in events.items():
         log(f"SM events, {m} acceptance: " + ", ".join(f"{d} {'n/a' if v is None else f'{v:.3f}'}"
                                                      for d, v in per.items()))
-    scanner = Chi2Scanner.for_data(obs, mode)
+    scanner = Chi2Scanner.for_data(obs, mode, spec.physics)
     scanner.events(np.zeros((1, 12)))
     timings["compile_s"] = time.perf_counter() - t0
 
@@ -47,9 +47,9 @@ def run(spec: Spec, out: Path, log: Callable[[str], None]) -> dict:
         timings["profiles_s"] = time.perf_counter() - t0
         log(f"{sum(len(v) for v in scans.values())} profiles in {timings['profiles_s']:.2f} s")
         ints = intervals_json(scans, prof.levels)
-        write_json(out / "intervals.json", {"acceptance": mode, **ints})
+        write_json(out / "intervals.json", {"acceptance": mode, "physics": spec.physics, **ints})
         if "1sigma" in ints:
-            md, rows = table3(ints, "1sigma", f"1-sigma intervals (Delta chi^2 = 1), {MODE_NOTE[mode]}.")
+            md, rows = table3(ints, "1sigma", f"1-sigma intervals (Delta chi^2 = 1), {MODE_NOTE[mode]}; physics: {spec.physics}.")
             write_text(out / "table3.md", md)
             write_csv(out / "table3.csv", ["quark", "dataset"] + [p for p, _, _ in FLAVOUR_PAIRS], rows)
         write_csv(out / "profiles.csv", ["dataset", "coupling", "x", "delta_chi2"],
@@ -66,7 +66,7 @@ def run(spec: Spec, out: Path, log: Callable[[str], None]) -> dict:
         planes[(c.x, c.y)] = contours(scanner, c.x, c.y, c.x_range, c.y_range, c.points, c.level)
     timings["contours_s"] = time.perf_counter() - t0
     if planes:
-        write_json(out / "contours.json", {"acceptance": mode, "planes": [
+        write_json(out / "contours.json", {"acceptance": mode, "physics": spec.physics, "planes": [
             {"x": x, "y": y, "level": next(iter(per.values())).level,
              "lines": {k: [line.round(6).tolist() for line in r.lines] for k, r in per.items()}}
             for (x, y), per in planes.items()]})
@@ -85,6 +85,7 @@ def run(spec: Spec, out: Path, log: Callable[[str], None]) -> dict:
 
     if spec.figures.enabled:
         enu = np.geomspace(0.1, 18.0, 600)
-        curves = {v: survival_probability(enu, ee_u=v) for v in spec.figures.fig1_ee_u_values}
-        save_figure(plots.fig1_survival(enu, curves, "two-flavour, production-averaged (eq. 16)"), out, "fig1")
+        curves = {v: survival_probability(enu, physics=spec.physics, ee_u=v) for v in spec.figures.fig1_ee_u_values}
+        note = "two-flavour" if spec.physics != "exact" else "exact three-flavour"
+        save_figure(plots.fig1_survival(enu, curves, f"{note}, production-averaged (eq. 16)"), out, "fig1")
     return {"timings": timings, "sm_events": events}

@@ -40,7 +40,7 @@ def run(spec: Spec, out: Path, log: Callable[[str], None]) -> dict:
     t0 = time.perf_counter()
     mode, fit = spec.acceptance, spec.fit
     base = spec.observations()
-    scanner = Chi2Scanner.for_data(base, mode)
+    scanner = Chi2Scanner.for_data(base, mode, spec.physics)
     sm = dict(zip(base.datasets, scanner.events(np.zeros((1, 12)))[0].tolist(), strict=True))
     flux_ref = b16_flux()
     groups = [(d,) for d in spec.datasets] + list(fit.combine)
@@ -66,7 +66,7 @@ def run(spec: Spec, out: Path, log: Callable[[str], None]) -> dict:
             result[key][likelihood] = entry
             log(f"{key}, {likelihood}: flux {entry['flux_8b']:.2f}e6, {f.significance_sigma:.2f} sigma")
     write_json(out / "measurements.json", {
-        "acceptance": mode, "flux_unit": "1e6 cm^-2 s^-1", "reference_flux_8b": flux_ref,
+        "acceptance": mode, "physics": spec.physics, "flux_unit": "1e6 cm^-2 s^-1", "reference_flux_8b": flux_ref,
         "significance": SIGNIFICANCE, "results": result})
     write_text(out / "measurements.md", _markdown(result, mode))
     timings = {"fits_s": round(time.perf_counter() - t0, 3)}
@@ -80,9 +80,9 @@ def run(spec: Spec, out: Path, log: Callable[[str], None]) -> dict:
             scans = profiles(scanner.with_observations(obs), prof.couplings, *prof.range, prof.points, prof.levels)
             ints = intervals_json(scans, prof.levels)
             used = ", ".join(f"{d}: {lk}" for d, lk in choice.items())
-            write_json(out / f"table3_{likelihood}.json", {"acceptance": mode, "likelihoods": choice, **ints})
+            write_json(out / f"table3_{likelihood}.json", {"acceptance": mode, "physics": spec.physics, "likelihoods": choice, **ints})
             if "1sigma" in ints:
-                caption = f"1-sigma intervals (Delta(-2 ln L) = 1, nuisances profiled), {MODE_NOTE[mode]}; likelihoods: {used}."
+                caption = f"1-sigma intervals (Delta(-2 ln L) = 1, nuisances profiled), {MODE_NOTE[mode]}; physics: {spec.physics}; likelihoods: {used}."
                 write_text(out / f"table3_{likelihood}.md", table3(ints, "1sigma", caption)[0])
             log(f"Table III with {likelihood} likelihoods written")
         timings["tables_s"] = round(time.perf_counter() - t0, 3)

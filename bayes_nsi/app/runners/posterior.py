@@ -31,7 +31,7 @@ RANK_P_WARN = 0.01  # rank-uniformity p below this: reported as a mixing warning
 def setup(spec: Spec) -> PosteriorModel:
     """The physics constants, data and PyMC model of a posterior spec."""
     obs = spec.observations()
-    physics = physics_model(obs.sources, spec.acceptance)
+    physics = physics_model(obs.sources, spec.acceptance, physics=spec.physics)
     return build_pymc_model(physics, obs, spec.priors, spec.nuisances)
 
 
@@ -63,6 +63,7 @@ def run(spec: Spec, out: Path, log: Callable[[str], None]) -> dict:
     clock = time.perf_counter()
     for group in (idata, idata["posterior"]):
         group.attrs["acceptance"] = spec.acceptance
+        group.attrs["physics"] = spec.physics
     idata.to_netcdf(out / "posterior.nc")
     timings["write_netcdf_s"] = _lap(clock)
 
@@ -92,7 +93,7 @@ def _check(idata, var_names: list[str], spec: Spec, sampling_s: float | None, ou
     summary = {**_worst(diag), "divergences": diag["divergences"], "bfmi": diag["bfmi"],
                "mixing_warning": _mixing_warning(diag), "passed": not failures}
     write_json(out / "diagnostics.json", {
-        "acceptance": spec.acceptance, "spec": spec.name, "description": spec.description,
+        "acceptance": spec.acceptance, "physics": spec.physics, "spec": spec.name, "description": spec.description,
         "sampler": _sampler_info(spec.sampler), "thresholds": spec.raw["diagnostics"], **summary,
         "failures": failures,
         "min_ess_bulk_per_s": _per_second(summary["min_ess_bulk"], sampling_s),
@@ -117,6 +118,7 @@ def _write_intervals(idata, model: PosteriorModel, spec: Spec, nuisances: list[s
         draws = idata["posterior"][name].values.ravel()
         rows.append(credible.coupling_intervals(name, draws, prior.support(), profiles[name]))
     notes = credible.table_notes(spec.acceptance, model.obs.datasets, len(model.couplings), nuisances)
+    notes.insert(0, f"Physics: {spec.physics}.")
     if spec.description:
         notes.insert(1, spec.description.strip())
     if mixing:
