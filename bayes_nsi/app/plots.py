@@ -43,8 +43,11 @@ def fig1_survival(enu_mev: np.ndarray, curves: Mapping[float, np.ndarray], note:
     return fig
 
 
-def fig_profiles(result: Mapping[str, Mapping[str, ProfileResult]], quark: str, note: str) -> plt.Figure:
-    """Delta chi^2 against each coupling of one quark, every data set and combined (Figs. 2, 3)."""
+def fig_profiles(result: Mapping[str, Mapping[str, ProfileResult]], quark: str, note: str,
+                 reference: Mapping[str, Mapping[str, ProfileResult]] | None = None,
+                 reference_label: str = "") -> plt.Figure:
+    """Delta chi^2 against each coupling of one quark, every data set and combined (Figs. 2, 3);
+    ``reference`` (e.g. the paper's physics) is overlaid dashed."""
     fig, axes = plt.subplots(2, 3, figsize=(11, 6.5), sharey=True)
     for ax, (pair, _, _) in zip(axes.ravel(), FLAVOUR_PAIRS, strict=True):
         name = f"{pair}_{quark}"
@@ -52,6 +55,10 @@ def fig_profiles(result: Mapping[str, Mapping[str, ProfileResult]], quark: str, 
             if name in per:
                 label, colour = style(key)
                 ax.plot(per[name].x, per[name].delta_chi2, color=colour, label=label)
+                if reference and name in reference.get(key, {}):
+                    ref = reference[key][name]
+                    ax.plot(ref.x, ref.delta_chi2, color=colour, ls=":", lw=1.0,
+                            label=f"{label} ({reference_label})" if reference_label else None)
         for level, text in ((1.0, r"1$\sigma$"), (4.0, r"2$\sigma$")):
             ax.axhline(level, color="grey", ls="--", lw=0.8)
             ax.text(ax.get_xlim()[0], level, text, fontsize=7, va="bottom", color="grey")
@@ -65,8 +72,9 @@ def fig_profiles(result: Mapping[str, Mapping[str, ProfileResult]], quark: str, 
 
 
 def fig4_contours(planes: Mapping[tuple[str, str], Mapping[str, ContourResult]], note: str,
-                  keys: Sequence[str] | None = None) -> plt.Figure:
-    """90% CL iso-contours in diagonal (eps^u, eps^d) planes (Fig. 4)."""
+                  keys: Sequence[str] | None = None,
+                  reference: Mapping[tuple[str, str], Mapping[str, ContourResult]] | None = None) -> plt.Figure:
+    """90% CL iso-contours in diagonal (eps^u, eps^d) planes (Fig. 4); ``reference`` overlaid dotted."""
     fig, axes = plt.subplots(1, len(planes), figsize=(4.2 * len(planes), 4), squeeze=False)
     for ax, ((x, y), per_key) in zip(axes[0], planes.items(), strict=True):
         for key in keys or [k for k in per_key if k != COMBINED]:
@@ -75,6 +83,9 @@ def fig4_contours(planes: Mapping[tuple[str, str], Mapping[str, ContourResult]],
             label, colour = style(key)
             for i, line in enumerate(per_key[key].lines):
                 ax.plot(line[:, 0], line[:, 1], color=colour, label=label if i == 0 else None)
+            if reference and key in reference.get((x, y), {}):
+                for line in reference[(x, y)][key].lines:
+                    ax.plot(line[:, 0], line[:, 1], color=colour, ls=":", lw=1.0)
         ax.set(xlabel=coupling_label(x), ylabel=coupling_label(y))
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)

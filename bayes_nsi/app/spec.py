@@ -29,6 +29,7 @@ KINDS_OF_KEY = {
     "profile": ("frequentist", "projection", "measurements"),
     "fit": ("measurements",),
     "contours": ("frequentist",),
+    "physics_comparison": ("frequentist",),
     "priors": ("posterior", "compare"),
     "nuisances": ("posterior", "compare"),
     "sampler": ("posterior",),
@@ -64,6 +65,7 @@ def schema() -> dict:
     node = json.loads(text)
     node["$defs"]["coupling"]["enum"] = list(COUPLINGS)
     node["properties"]["physics"].update(enum=list(PHYSICS_MODES), default=DEFAULT_PHYSICS)
+    node["properties"]["physics_comparison"]["properties"]["reference"]["enum"] = list(PHYSICS_MODES)
     node["properties"]["priors"]["properties"] = {c: {"$ref": "#/$defs/prior"} for c in (*COUPLINGS, "default")}
     names = list(REGISTRY)
     node["$defs"]["dataset"]["enum"] = names

@@ -94,6 +94,8 @@ class Spec:
     prior_sensitivity: PriorSensitivity | None = None
     projection_factors: tuple[float, ...] = ()
     fit: Fit | None = None
+    reference_physics: str | None = None  # kind frequentist: a physics mode computed beside the spec's
+    ratio_values: tuple[float, ...] = ()  # couplings at which R/R_SM is tabulated in both modes
     raw: dict = field(default_factory=dict, hash=False, compare=False, repr=False)
 
     def observations(self, error_scale: float = 1.0):
@@ -148,5 +150,7 @@ def typed(raw: dict, source: str = "<spec>") -> Spec:
         projection_factors=tuple(float(f) for f in raw.get("projection", {}).get("factors", ())),
         fit=Fit(tuple(raw["fit"]["likelihoods"]), tuple(tuple(c) for c in raw["fit"]["combine"]),
                 raw["fit"]["signal_points"]) if "fit" in raw else None,
+        reference_physics=raw["physics_comparison"]["reference"] if "physics_comparison" in raw else None,
+        ratio_values=tuple(raw.get("physics_comparison", {}).get("values", ())),
         raw=raw,
     )

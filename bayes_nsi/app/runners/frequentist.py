@@ -16,7 +16,7 @@ from bayes_nsi.app.results import save_figure, write_csv, write_json, write_text
 from bayes_nsi.app.typed_spec import Spec
 from bayes_nsi.experiments.registry import REGISTRY
 from bayes_nsi.inference.scans import Chi2Scanner, contours, intervals_json, profiles
-from bayes_nsi.names import FLAVOUR_PAIRS
+from bayes_nsi.names import COUPLINGS, FLAVOUR_PAIRS
 
 
 def run(spec: Spec, out: Path, log: Callable[[str], None]) -> dict:
@@ -55,9 +55,16 @@ def run(spec: Spec, out: Path, log: Callable[[str], None]) -> dict:
         write_csv(out / "profiles.csv", ["dataset", "coupling", "x", "delta_chi2"],
                   [[k, c, f"{x:.6g}", f"{d:.6g}"] for k, per in scans.items() for c, r in per.items()
                    for x, d in zip(r.x, r.delta_chi2, strict=True)])
+        reference_scans = None
+        if spec.reference_physics:
+            reference_scanner = Chi2Scanner.for_data(obs, mode, spec.reference_physics)
+            reference_scans = profiles(reference_scanner, prof.couplings, *prof.range, prof.points, prof.levels)
+            _write_physics_comparison(spec, scanner, reference_scanner, ints,
+                                      intervals_json(reference_scans, prof.levels), out)
         if spec.figures.enabled:
             for quark, stem in (("u", "fig2_up"), ("d", "fig3_down")):
-                save_figure(plots.fig_profiles(scans, quark, MODE_NOTE[mode]), out, stem)
+                save_figure(plots.fig_profiles(scans, quark, f"{MODE_NOTE[mode]}; physics: {spec.physics}",
+                                               reference_scans, spec.reference_physics or ""), out, stem)
         result["intervals"] = ints
 
     planes = {}
@@ -70,8 +77,16 @@ def run(spec: Spec, out: Path, log: Callable[[str], None]) -> dict:
             {"x": x, "y": y, "level": next(iter(per.values())).level,
              "lines": {k: [line.round(6).tolist() for line in r.lines] for k, r in per.items()}}
             for (x, y), per in planes.items()]})
+        reference_planes = None
+        if spec.reference_physics:
+            reference_scanner = Chi2Scanner.for_data(obs, mode, spec.reference_physics)
+            reference_planes = {(c.x, c.y): contours(reference_scanner, c.x, c.y, c.x_range, c.y_range, c.points,
+                                                     c.level) for c in spec.contours}
         if spec.figures.enabled:
-            save_figure(plots.fig4_contours(planes, MODE_NOTE[mode]), out, "fig4")
+            note = f"{MODE_NOTE[mode]}; physics: {spec.physics}"
+            if reference_planes:
+                note += f" (dotted: {spec.reference_physics})"
+            save_figure(plots.fig4_contours(planes, note, reference=reference_planes), out, "fig4")
 
     t0 = time.perf_counter()
     check = two_vs_three_flavour()
@@ -89,3 +104,32 @@ def run(spec: Spec, out: Path, log: Callable[[str], None]) -> dict:
         note = "two-flavour" if spec.physics != "exact" else "exact three-flavour"
         save_figure(plots.fig1_survival(enu, curves, f"{note}, production-averaged (eq. 16)"), out, "fig1")
     return {"timings": timings, "sm_events": events}
+
+
+def _write_physics_comparison(spec: Spec, scanner: Chi2Scanner, reference: Chi2Scanner, ints: dict,
+                              reference_ints: dict, out: Path) -> None:
+    """Table III in both physics modes side by side, and R(eps)/R_SM per coupling and data set in both."""
+    mode, ref = spec.acceptance, spec.reference_physics
+    write_json(out / f"intervals_{ref}.json", {"acceptance": mode, "physics": ref, **reference_ints})
+    lines = [f"# Table III: physics {spec.physics} against {ref}", ""]
+    for level in ("1sigma", "2sigma"):
+        if level in ints:
+            for physics, table in ((spec.physics, ints), (ref, reference_ints)):
+                caption = f"## {level}, physics: {physics} ({MODE_NOTE[mode]})"
+                lines += [table3(table, level, caption)[0], ""]
+    write_text(out / f"table3_vs_{ref}.md", "\n".join(lines))
+    values = np.asarray(spec.ratio_values, float)
+    ratios: dict = {"values": values.tolist(), "acceptance": mode, "physics": [spec.physics, ref], "ratios": {}}
+    rows = [f"# R(eps)/R_SM per coupling (others zero), physics {spec.physics} / {ref}", "",
+            "| data set | coupling | " + " | ".join(f"eps = {v:g}" for v in values) + " |",
+            "|---|---|" + "---|" * len(values)]
+    for c in COUPLINGS:
+        eps = np.zeros((len(values) + 1, 12))
+        eps[1:, COUPLINGS.index(c)] = values
+        here, there = scanner.events(eps), reference.events(eps)
+        for i, d in enumerate(scanner.obs.datasets):
+            a, b = here[1:, i] / here[0, i], there[1:, i] / there[0, i]
+            ratios["ratios"].setdefault(d, {})[c] = {spec.physics: a.tolist(), ref: b.tolist()}
+            rows.append(f"| {d} | {c} | " + " | ".join(f"{x:.3f} / {y:.3f}" for x, y in zip(a, b, strict=True)) + " |")
+    write_json(out / "rate_ratios.json", ratios)
+    write_text(out / "rate_ratios.md", "\n".join(rows) + "\n")
