@@ -8,16 +8,16 @@ import numpy as np
 import pytensor
 import pytensor.tensor as pt
 
-from bayes_nsi.physics import inputs
 from bayes_nsi.experiments.physics_model import physics_model
 from bayes_nsi.experiments.registry import REGISTRY, available, get
 from bayes_nsi.names import ACCEPTANCE_MODES, DEFAULT_PHYSICS
+from bayes_nsi.physics import inputs
 from bayes_nsi.physics.constants import DE_SALAS_2021
 from bayes_nsi.physics.couplings import coupling_vector
+from bayes_nsi.physics.physics_modes import check_physics
 from bayes_nsi.physics.propagation import flux_weights, production_averaged_survival, production_nodes
 from bayes_nsi.physics.rates import Grids
 from bayes_nsi.physics.rates import expected_events as events_graph
-from bayes_nsi.physics.physics_modes import check_physics
 from bayes_nsi.physics.three_flavour import adiabatic_survival
 
 SURVIVAL_METHODS = {"two_flavour": "paper", "three_flavour": "exact"}  # the older spelling of physics

@@ -10,10 +10,9 @@ import signal
 import sys
 import time
 import traceback
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
-
-import warnings
 
 from bayes_nsi.app import runners
 from bayes_nsi.app.results import atomic_result_dir, write_manifest

@@ -1,11 +1,14 @@
-"""Figure functions: each takes computed results and returns a matplotlib Figure (Figs. 1-4 of the paper)."""
+"""Figure functions: each takes computed results and returns a matplotlib ``Figure`` (Figs. 1-4 of the paper).
+
+Figures are built on ``matplotlib.figure.Figure`` objects, never through pyplot, so importing or calling
+this module selects no backend and keeps no global figure state."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.figure import Figure
 
 from bayes_nsi.experiments.registry import REGISTRY
 from bayes_nsi.inference.intervals import ContourResult, ProfileResult
@@ -30,9 +33,10 @@ def coupling_label(name: str) -> str:
     return rf"$\varepsilon_{{{TEX[pair]}}}^{{{quark}}}$"
 
 
-def fig1_survival(enu_mev: np.ndarray, curves: Mapping[float, np.ndarray], note: str) -> plt.Figure:
+def fig1_survival(enu_mev: np.ndarray, curves: Mapping[float, np.ndarray], note: str) -> Figure:
     """<P_ee>(E_nu) for several eps_ee^u values (Fig. 1)."""
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig = Figure(figsize=(6, 4))
+    ax = fig.subplots()
     for value, p in curves.items():
         ax.plot(enu_mev, p, label=rf"$\varepsilon_{{ee}}^u = {value:g}$", lw=1.5 if value else 2.5,
                 color="black" if value == 0 else None)
@@ -45,10 +49,11 @@ def fig1_survival(enu_mev: np.ndarray, curves: Mapping[float, np.ndarray], note:
 
 def fig_profiles(result: Mapping[str, Mapping[str, ProfileResult]], quark: str, note: str,
                  reference: Mapping[str, Mapping[str, ProfileResult]] | None = None,
-                 reference_label: str = "") -> plt.Figure:
+                 reference_label: str = "") -> Figure:
     """Delta chi^2 against each coupling of one quark, every data set and combined (Figs. 2, 3);
     ``reference`` (e.g. the paper's physics) is overlaid dashed."""
-    fig, axes = plt.subplots(2, 3, figsize=(11, 6.5), sharey=True)
+    fig = Figure(figsize=(11, 6.5))
+    axes = fig.subplots(2, 3, sharey=True)
     for ax, (pair, _, _) in zip(axes.ravel(), FLAVOUR_PAIRS, strict=True):
         name = f"{pair}_{quark}"
         for key, per in result.items():
@@ -73,9 +78,10 @@ def fig_profiles(result: Mapping[str, Mapping[str, ProfileResult]], quark: str, 
 
 def fig4_contours(planes: Mapping[tuple[str, str], Mapping[str, ContourResult]], note: str,
                   keys: Sequence[str] | None = None,
-                  reference: Mapping[tuple[str, str], Mapping[str, ContourResult]] | None = None) -> plt.Figure:
+                  reference: Mapping[tuple[str, str], Mapping[str, ContourResult]] | None = None) -> Figure:
     """90% CL iso-contours in diagonal (eps^u, eps^d) planes (Fig. 4); ``reference`` overlaid dotted."""
-    fig, axes = plt.subplots(1, len(planes), figsize=(4.2 * len(planes), 4), squeeze=False)
+    fig = Figure(figsize=(4.2 * len(planes), 4))
+    axes = fig.subplots(1, len(planes), squeeze=False)
     for ax, ((x, y), per_key) in zip(axes[0], planes.items(), strict=True):
         for key in keys or [k for k in per_key if k != COMBINED]:
             if key not in per_key:
@@ -94,9 +100,10 @@ def fig4_contours(planes: Mapping[tuple[str, str], Mapping[str, ContourResult]],
     return fig
 
 
-def fig_projection(factors: Sequence[float], widths: Mapping[str, Sequence[float]], note: str) -> plt.Figure:
+def fig_projection(factors: Sequence[float], widths: Mapping[str, Sequence[float]], note: str) -> Figure:
     """Relative total 1-sigma width against the exposure factor, one line per coupling."""
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig = Figure(figsize=(6, 4))
+    ax = fig.subplots()
     for name, w in widths.items():
         w = np.asarray(w, float)
         ax.plot(factors, w / w[0], marker="o", label=coupling_label(name), ls="-" if name.endswith("_u") else ":")

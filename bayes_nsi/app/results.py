@@ -5,7 +5,6 @@ import json
 import os
 import platform
 import shutil
-import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -111,16 +110,16 @@ def write_text(path: Path, text: str) -> None:
 
 
 def save_figure(fig: Any, folder: Path, stem: str) -> None:
-    """Save ``fig`` as ``stem.png`` (150 dpi) and ``stem.pdf`` in ``folder``, then close it."""
-    import matplotlib
+    """Save ``fig`` as ``stem.png`` (150 dpi) and ``stem.pdf`` in ``folder``.
 
-    if "matplotlib.pyplot" not in sys.modules:  # keep a backend pyplot already runs (a notebook's, say)
-        matplotlib.use("Agg")
-    from matplotlib import pyplot
-
+    A figure made through pyplot (ArviZ's) is closed there afterwards; a plain ``Figure`` needs no backend.
+    """
     fig.savefig(Path(folder) / f"{stem}.png", dpi=150)
     fig.savefig(Path(folder) / f"{stem}.pdf")
-    pyplot.close(fig)
+    if getattr(fig.canvas, "manager", None) is not None:
+        from matplotlib import pyplot
+
+        pyplot.close(fig)
 
 
 def write_manifest(

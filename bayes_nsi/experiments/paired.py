@@ -8,8 +8,8 @@ The acceptance is a third-party digitization (SNuDD) that ends on its plateau at
 flat to the window's 3.0 keV.
 """
 
-from bayes_nsi.experiments.pandax4t import CITATION, PUBLISHED_FIT
 from bayes_nsi.experiments.base import CountingMeasurement, DataSet, SignalMeasurement, curve_on_window
+from bayes_nsi.experiments.pandax4t import CITATION, PUBLISHED_FIT
 from bayes_nsi.physics.inputs import acceptance_table
 
 WINDOW_KEV = (1.1, 3.0)

@@ -9,8 +9,8 @@ normalization matters.
 
 import numpy as np
 
-from bayes_nsi.experiments.pandax4t import CITATION, PUBLISHED_FIT
 from bayes_nsi.experiments.base import CountingMeasurement, DataSet, SignalMeasurement
+from bayes_nsi.experiments.pandax4t import CITATION, PUBLISHED_FIT
 
 WINDOW_KEV = (0.3, 3.0)
 THRESHOLD_KEV = 0.33  # PandaX-4T's quoted US2 threshold

@@ -14,10 +14,10 @@ import numpy as np
 import pytensor
 import pytensor.tensor as pt
 
-from bayes_nsi.names import COUPLINGS, check_coupling_names
+from bayes_nsi.experiments.physics_model import physics_model
 from bayes_nsi.inference.intervals import ContourResult, ProfileResult, contour_lines, profile_scan
 from bayes_nsi.inference.observations import Observations, chi2_per_dataset, combine, exposures
-from bayes_nsi.experiments.physics_model import physics_model
+from bayes_nsi.names import COUPLINGS, check_coupling_names
 from bayes_nsi.physics.rates import PhysicsModel, expected_events
 
 

@@ -28,9 +28,9 @@ from bayes_nsi.physics.constants import (
     Oscillation,
     natural_xenon,
 )
+from bayes_nsi.physics.detection import cross_section_shape, helm_form_factor, weak_charges_squared
 from bayes_nsi.physics.detector import Detector
 from bayes_nsi.physics.physics_modes import check_physics, detection_weights
-from bayes_nsi.physics.detection import cross_section_shape, helm_form_factor, weak_charges_squared
 from bayes_nsi.physics.propagation import ProductionNodes, flux_weights, production_averaged_survival, production_nodes
 
 RATE_FLUXES = ("8B", "hep")  # the only fluxes above the lowest detectable E_nu (eq. 16)

@@ -22,6 +22,9 @@ from pathlib import Path
 import numpy as np
 
 from bayes_nsi.app import plots
+from bayes_nsi.app.results import save_figure, write_csv, write_json, write_text
+from bayes_nsi.app.runners.frequentist import MODE_NOTE
+from bayes_nsi.app.spec import hypothesis_couplings
 from bayes_nsi.inference.evidence import (
     JEFFREYS_REFERENCE,
     JEFFREYS_SCALE,
@@ -38,9 +41,6 @@ from bayes_nsi.inference.evidence import (
     savage_dickey_job,
 )
 from bayes_nsi.inference.scans import Chi2Scanner
-from bayes_nsi.app.results import save_figure, write_csv, write_json, write_text
-from bayes_nsi.app.spec import hypothesis_couplings
-from bayes_nsi.app.runners.frequentist import MODE_NOTE
 
 REFERENCE = "sm"
 R_HAT_WARN = 1.01  # a Savage-Dickey posterior above this r_hat has unmixed modes: flagged in the table
@@ -255,10 +255,11 @@ def _sensitivity(sensitivity, headline: str, models: Mapping, evidence: Mapping,
 
 def fig_bayes_factors(table: Mapping, note: str):
     """ln B vs SM per hypothesis with error bars, one marker series per block, Jeffreys thresholds shaded."""
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     hypotheses = [h for h in next(iter(table.values())) if h != REFERENCE]
-    fig, ax = plt.subplots(figsize=(max(6.0, 0.55 * len(hypotheses) + 2.0), 4.2))
+    fig = Figure(figsize=(max(6.0, 0.55 * len(hypotheses) + 2.0), 4.2))
+    ax = fig.subplots()
     x = np.arange(len(hypotheses))
     for k, (block, per) in enumerate(table.items()):
         label, colour = plots.style(block)
@@ -285,9 +286,10 @@ def _label(hypothesis: str) -> str:
 
 def fig_prior_sensitivity(study: Mapping, note: str):
     """ln B against the prior half-width: SMC with error bars, quadrature as a line."""
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
-    fig, ax = plt.subplots(figsize=(5.5, 4))
+    fig = Figure(figsize=(5.5, 4))
+    ax = fig.subplots()
     w = np.asarray(study["half_widths"])
     ax.errorbar(w, study["ln_B_smc"], study["ln_B_smc_err"], fmt="o", capsize=3, color="black", label="SMC")
     if "ln_B_quadrature" in study:
