@@ -1,6 +1,8 @@
 """Writing results: an atomically published result folder, tables, figures and the run manifest."""
 
 import csv
+import ctypes
+import errno
 import json
 import os
 import platform
@@ -56,9 +58,18 @@ def _process_alive(pid: int) -> bool:
 
 
 def _swap_into_place(new: Path, final: Path) -> None:
-    """Rename ``new`` to ``final``; an old ``final`` is set aside first and deleted only once ``new`` is in place."""
+    """Put ``new`` at ``final`` so that ``final`` never stops existing once it exists.
+
+    An existing ``final`` is exchanged with ``new`` in one atomic step (Linux ``renameat2`` with
+    ``RENAME_EXCHANGE``); the old results then sit under the partial name and are deleted, or, if the
+    process dies first, removed as a stale partial by the next run. Where the system cannot exchange, the
+    old folder is set aside and restored if the rename fails (a short window without ``final``).
+    """
     if not final.exists():
         os.rename(new, final)
+        return
+    if _exchange(new, final):
+        _remove(new)
         return
     old = final.parent / f".{final.name}.old-{os.getpid()}"
     _remove(old)
@@ -69,6 +80,24 @@ def _swap_into_place(new: Path, final: Path) -> None:
         os.rename(old, final)
         raise
     _remove(old)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically swap two paths with ``renameat2(RENAME_EXCHANGE)``; False where it is not available.
+
+    Python's os module has no exchange (os.replace cannot replace a non-empty directory), hence ctypes.
+    """
+    libc = ctypes.CDLL(None, use_errno=True)
+    renameat2 = getattr(libc, "renameat2", None)
+    if renameat2 is None:
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.EXDEV):
+        return False
+    raise OSError(err, os.strerror(err), str(a))
 
 
 def _remove(path: Path) -> None:
