@@ -15,7 +15,8 @@ from bayes_nsi.app.flavour_check import two_vs_three_flavour
 
 S2_12, S2_13, S2_23, DM21, DM31 = 0.318, 0.02200, 0.574, 7.50e-5, 2.55e-3
 C13SQ = 1 - S2_13
-V_EV2 = 1.526e-7
+# 2 sqrt(2) G_F n_e E per (N_A cm^-3) per MeV, from PDG G_F, CODATA N_A and hbar c (physics-notes)
+V_EV2 = 2 * 2**0.5 * 1.1663787e-5 * 6.02214076e23 * (1.973269804e-14) ** 3 * 1e15
 
 
 SUN = read_csv("solar_b16_gs98.csv")

@@ -21,8 +21,10 @@ SIN2_THETA_W = 0.23857  # q = 0, MS-bar extrapolated (paper footnote 3, Kumar et
 G_V_PROTON = 0.5 - 2.0 * SIN2_THETA_W  # eq. (2)
 G_V_NEUTRON = -0.5  # eq. (2)
 
-# 2 sqrt(2) G_F n_e E_nu in eV^2 per (n_e / (N_A cm^-3)) per MeV (physics-notes "Units").
-MATTER_POTENTIAL_EV2 = 1.526e-7
+HBARC_GEV_CM = 1.973269804e-14  # hbar c [GeV cm] (PDG)
+# 2 sqrt(2) G_F n_e E_nu in eV^2 per (n_e / (N_A cm^-3)) per MeV (physics-notes "Units"): G_F n_e is in
+# GeV^-2 cm^-3, (hbar c)^3 turns it into GeV, E_nu in MeV is 1e-3 GeV, and 1 GeV^2 = 1e18 eV^2. = 1.52649e-7.
+MATTER_POTENTIAL_EV2 = 2.0 * np.sqrt(2.0) * G_FERMI_GEV2 * AVOGADRO * HBARC_GEV_CM**3 * 1e-3 * 1e18
 
 # Xenon: Z, and (mass number, natural abundance, rms charge radius [fm]) of the 9 stable isotopes
 # (abundances: IUPAC; radii: Angeli & Marinova, At. Data Nucl. Data Tables 99 (2013) 69).
