@@ -14,7 +14,7 @@ import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
-from bayes_nsi.app import runners
+from bayes_nsi.app import progress, runners
 from bayes_nsi.app.results import atomic_result_dir, write_manifest
 from bayes_nsi.app.typed_spec import load
 from bayes_nsi.errors import DiagnosticsFailed, SpecError
@@ -59,6 +59,7 @@ def _run(args: argparse.Namespace) -> int:
         return _spec_error(exc)
     out = args.out if args.out is not None else Path("results") / args.spec.stem
     log = _silent if args.quiet else _to_stderr
+    progress.enable(not args.quiet)
     os.environ.setdefault("MPLBACKEND", "Agg")
     # harmless with PyTensor's numba backend (stack-notes); silenced for the command line only
     warnings.filterwarnings("ignore", message="PyTensor could not link to a BLAS")

@@ -81,7 +81,7 @@ class Chi2Scanner:
 
 
 def profiles(scanner: Chi2Scanner, couplings: Sequence[str], lo: float, hi: float, points: int,
-             levels: Sequence[float]) -> dict[str, dict[str, ProfileResult]]:
+             levels: Sequence[float], on_step: Callable[[], None] = lambda: None) -> dict[str, dict[str, ProfileResult]]:
     """One-parameter profiles {key: {coupling: ProfileResult}}, all other couplings zero.
 
     Each coupling's grid is evaluated once for all data sets; refinements call the graph per key.
@@ -93,6 +93,7 @@ def profiles(scanner: Chi2Scanner, couplings: Sequence[str], lo: float, hi: floa
         for key in scanner.keys:
             cached = _with_grid(scanner.along([c], key), (x,), grid_chi2[key])
             out[key][c] = profile_scan(cached, lo, hi, points, levels)
+        on_step()
     return out
 
 

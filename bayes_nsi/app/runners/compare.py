@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bayes_nsi.app import plots
+from bayes_nsi.app import plots, progress
 from bayes_nsi.app.results import save_figure, write_csv, write_json, write_text
 from bayes_nsi.app.runners.frequentist import MODE_NOTE
 from bayes_nsi.app.spec import hypothesis_couplings
@@ -127,15 +127,17 @@ def run(spec: Spec, out: Path, log: Callable[[str], None]) -> dict:
         t_quadrature = time.perf_counter() - t0
         evidence: dict[StudyModel, Evidence] = {}
         sd: dict[str, SavageDickey] = {}
-        for done, future in enumerate(as_completed(jobs), 1):
-            what, key = jobs[future]
-            if what == "smc":
-                evidence[key] = future.result()
-                log(f"[{done}/{len(jobs)}] ln Z = {evidence[key].ln_z:.3f} +- {evidence[key].ln_z_err:.3f}: "
-                    f"{key.label}")
-            else:
-                sd[key] = future.result()
-                log(f"[{done}/{len(jobs)}] Savage-Dickey ln B = {sd[key].ln_b:.3f}: {key} on {headline}")
+        with progress.bar("evidences", len(jobs)) as step:
+            for done, future in enumerate(as_completed(jobs), 1):
+                step()
+                what, key = jobs[future]
+                if what == "smc":
+                    evidence[key] = future.result()
+                    log(f"[{done}/{len(jobs)}] ln Z = {evidence[key].ln_z:.3f} +- {evidence[key].ln_z_err:.3f}: "
+                        f"{key.label}")
+                else:
+                    sd[key] = future.result()
+                    log(f"[{done}/{len(jobs)}] Savage-Dickey ln B = {sd[key].ln_b:.3f}: {key} on {headline}")
 
     table = _bayes_factors(data_blocks, hypotheses, models, evidence, quadrature, sd, headline)
     write_json(out / "bayes_factors.json", {"acceptance": mode, "physics": spec.physics, "method": method_note(spec, workers), **table})

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bayes_nsi.app import plots
+from bayes_nsi.app import plots, progress
 from bayes_nsi.app.api import sm_events, survival_probability
 from bayes_nsi.app.flavour_check import two_vs_three_flavour
 from bayes_nsi.app.reports import MODE_NOTE, table3
@@ -43,7 +43,8 @@ def run(spec: Spec, out: Path, log: Callable[[str], None]) -> dict:
     if spec.profile:
         prof = spec.profile
         t0 = time.perf_counter()
-        scans = profiles(scanner, prof.couplings, *prof.range, prof.points, prof.levels)
+        with progress.bar("profiles", len(prof.couplings)) as step:
+            scans = profiles(scanner, prof.couplings, *prof.range, prof.points, prof.levels, step)
         timings["profiles_s"] = time.perf_counter() - t0
         log(f"{sum(len(v) for v in scans.values())} profiles in {timings['profiles_s']:.2f} s")
         ints = intervals_json(scans, prof.levels)
