@@ -23,8 +23,9 @@ import numpy as np
 
 from bayes_nsi.app import plots, progress
 from bayes_nsi.app.results import save_figure, write_csv, write_json, write_text
-from bayes_nsi.app.runners.frequentist import MODE_NOTE
+from bayes_nsi.app.reports import MODE_NOTE
 from bayes_nsi.app.spec import hypothesis_couplings
+from bayes_nsi.app.typed_spec import Spec
 from bayes_nsi.inference.evidence import (
     JEFFREYS_REFERENCE,
     JEFFREYS_SCALE,
@@ -40,6 +41,7 @@ from bayes_nsi.inference.evidence import (
     quadrature_ln_z,
     savage_dickey_job,
 )
+from bayes_nsi.inference.priors import Prior
 from bayes_nsi.inference.scans import Chi2Scanner
 
 REFERENCE = "sm"
