@@ -201,3 +201,19 @@ def expected_events(model: PhysicsModel, eps12, flux_scale=1.0, r_n_fm=None, acc
     raw = _raw_events(model, eps12, r_n)
     flux = pt.as_tensor_variable(flux_scale)[..., None]
     return raw * acceptance_normalization(model) * flux * acceptance_scale
+
+
+def recoil_node_events(model: PhysicsModel, detector: str, eps12, flux_scale=1.0, r_n_fm=None):
+    """Events at each recoil-energy node of one detector, (..., n_er): quadrature weight x response x
+    dR/dE_r (events per keV over the detector's exposure), in the model's physics mode, unnormalized.
+
+    Summed over the nodes they give the detector's events before any ``sm_events`` normalization; folded
+    with a per-node efficiency (binned templates) they give events per analysis bin. dR/dE_r uses
+    W_j of :func:`bayes_nsi.physics.physics_modes.detection_weights` (eq. 19 in the paper mode).
+    """
+    k = model.kernels[detector]
+    r_n = model.nucleus.r_neutron_fm if r_n_fm is None else r_n_fm
+    weights = detection_weights(model, eps12, model.physics)  # (..., n_flux * n_enu)
+    f2 = helm_form_factor(k.er_kev, model.nucleus.mass_gev, pt.as_tensor_variable(r_n)[..., None]) ** 2
+    flux = pt.as_tensor_variable(flux_scale)[..., None]
+    return f2 * pt.dot(weights, k.kp.T) * flux
