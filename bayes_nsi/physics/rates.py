@@ -120,6 +120,8 @@ def _detector_kernel(detector: Detector, nucleus: Nucleus, enu_nodes: np.ndarray
     k0, kp = np.zeros(len(er)), np.zeros((len(er), len(RATE_FLUXES) * len(enu_nodes)))
     for i, e_r in enumerate(er):
         e_min = np.sqrt(nucleus.mass_gev * e_r / 2.0)  # physics-notes: E_min = sqrt(m_N E_r / 2)
+        if e_min >= e_end:  # above the largest 8B recoil: no event (k0, kp stay zero)
+            continue
         grid = np.concatenate([[e_min], b8.enu_mev[(b8.enu_mev > e_min) & (b8.enu_mev < e_end)], [e_end]])
         enu, w_enu = _gauss_segments(grid, grids.gl_enu)
         integrand = w_enu * np.interp(enu, b8.enu_mev, b8.pdf) * cross_section_shape(enu, e_r, nucleus.mass_gev)
