@@ -59,7 +59,7 @@ def coverage_study(models: Mapping[str, Recipe], theta_true: Sequence[float], n_
     """
     if not models:
         raise ValueError("models: need at least one model")
-    if not theta_true:
+    if len(theta_true) == 0:
         raise ValueError("theta_true: need at least one true value")
     for name, value in (("n_toys", n_toys), ("toys_per_task", toys_per_task)):
         if not isinstance(value, int) or value < 1:

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from distributed import Client, LocalCluster, as_completed
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from bayes_nsi.inference.studies.store import (
@@ -39,6 +40,7 @@ from bayes_nsi.inference.studies.store import (
 from bayes_nsi.inference.studies.worker import CompileDirPlugin
 
 TaskFn = Callable[[int, np.random.Generator], Mapping[str, Any]]
+_POLL_SECONDS = 0.5  # how often the progress display asks the scheduler which tasks are running
 
 
 @dataclass(frozen=True)
@@ -81,7 +83,8 @@ class StudyRun:
     reused: tuple[int, ...]  # task indices whose file was there before the run
     failed: dict[str, str]  # key name -> last error, for tasks that failed after their retries
     task_seconds: dict[int, float] = field(repr=False)  # time inside each task computed (and reported) by this run
-    wall_seconds: float = 0.0  # whole run, cluster start-up included
+    wall_seconds: float = 0.0  # whole run, cluster start-up and shut-down included
+    compute_seconds: float = 0.0  # from the first submission to the last result
     startup_seconds: float = 0.0  # cluster start-up and worker set-up (0 for serial or an existing cluster)
     workers: int = 0  # worker threads used (0: serial)
 
@@ -133,15 +136,15 @@ def run_study(study: Study, root: str | Path, *, workers: int = 2, scheduler_add
         else:
             outcome, startup, threads = _run_dask(study.task, todo, folder, workers, scheduler_address,
                                                   compile_root, retries, display)
-    computed, failed, seconds = outcome
+    computed, failed, seconds, compute = outcome
     run = StudyRun(study, folder, tuple(sorted(computed)), tuple(sorted(present)), failed, seconds,
-                   time.perf_counter() - start, startup, threads)
+                   time.perf_counter() - start, compute, startup, threads)
     if run.complete:
         remove_temporaries(folder)
     return run
 
 
-Outcome = tuple[set[int], dict[str, str], dict[int, float]]  # computed, failed, seconds
+Outcome = tuple[set[int], dict[str, str], dict[int, float], float]  # computed, failed, seconds, compute time
 
 
 def _error(exc: BaseException) -> str:
@@ -149,6 +152,7 @@ def _error(exc: BaseException) -> str:
 
 
 def _run_serial(task: TaskFn, todo: Sequence[TaskKey], folder: Path, retries: int, display: _Display) -> Outcome:
+    t0 = time.perf_counter()
     computed, failed, seconds = set(), {}, {}
     display.running(1 if todo else 0)
     for key in todo:
@@ -164,13 +168,11 @@ def _run_serial(task: TaskFn, todo: Sequence[TaskKey], folder: Path, retries: in
             seconds[key.index] = dt
             display.done()
             break
-    return computed, failed, seconds
+    return computed, failed, seconds, time.perf_counter() - t0
 
 
 def _run_dask(task: TaskFn, todo: Sequence[TaskKey], folder: Path, workers: int, scheduler_address: str | None,
               compile_root: str | None, retries: int, display: _Display) -> tuple[Outcome, float, int]:
-    from distributed import Client, LocalCluster, as_completed
-
     t0 = time.perf_counter()
     cluster = None
     if scheduler_address is None:
@@ -181,25 +183,30 @@ def _run_dask(task: TaskFn, todo: Sequence[TaskKey], folder: Path, workers: int,
         client.register_plugin(CompileDirPlugin(compile_root))
         threads = sum(client.nthreads().values())
         startup = time.perf_counter() - t0 if cluster is not None else 0.0
+        t1 = time.perf_counter()
         futures = {client.submit(execute_task, task, key, str(folder), key=key.name, retries=retries,
                                  pure=False): key for key in todo}
         names = {key.name for key in todo}
         computed, failed, seconds = set(), {}, {}
-        for future in as_completed(list(futures)):
+        polled = 0.0
+        for future, result in as_completed(list(futures), with_results=True, raise_errors=False):
             key = futures.pop(future)
             if future.status == "finished":
                 # "present": an earlier attempt of this run stored the file, then its worker died
-                status, dt = future.result()
+                status, dt = result
                 computed.add(key.index)
                 if status == "computed":
                     seconds[key.index] = dt
                 display.done()
             else:
-                failed[key.name] = _error(future.exception())
+                # an errored future's result is (type, exception, traceback) with raise_errors=False
+                failed[key.name] = _error(result[1]) if future.status == "error" else f"task {future.status}"
                 display.failed()
             future.release()  # a finished result must not be recomputed if its worker dies later
-            display.running(_running(client, names) if futures else 0)
-        return (computed, failed, seconds), startup, threads
+            if not futures or time.perf_counter() - polled > _POLL_SECONDS:
+                display.running(_running(client, names) if futures else 0)
+                polled = time.perf_counter()
+        return (computed, failed, seconds, time.perf_counter() - t1), startup, threads
     finally:
         client.close()
         if cluster is not None:

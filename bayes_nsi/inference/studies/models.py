@@ -19,6 +19,7 @@ import numpy as np
 from scipy.optimize import elementwise
 
 _X_TOL = 1e-10  # absolute theta tolerance of the refined minima
+_FIT_ROWS = 1000  # data rows fitted together: bounds the (rows, grid, n_obs) temporaries
 
 
 class OneParameterModel(Protocol):
@@ -127,6 +128,10 @@ class GaussianChi2:
 
     def fit(self, data: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         data = np.asarray(data, float)
+        fits = [self._fit(data[i:i + _FIT_ROWS]) for i in range(0, len(data), _FIT_ROWS)]
+        return np.concatenate([f[0] for f in fits]), np.concatenate([f[1] for f in fits])
+
+    def _fit(self, data: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         on_grid = np.sum(((data[:, None, :] - self._grid_expected) / self._sigma) ** 2, axis=-1)
         return grid_fit(self.chi2, data, self.grid, on_grid)
 
@@ -137,8 +142,8 @@ def grid_fit(chi2: Callable[[np.ndarray, np.ndarray], np.ndarray], data: np.ndar
 
     chi2: (m, n_obs), (m,) -> (m,); on_grid: (n, n_grid) values on ``grid``. Candidates are every
     interior grid local minimum (three-point test, so a second valley of a bimodal chi^2 is refined
-    too) and both ends; an end whose half-step neighbour is lower is bracketed by (end, half-step,
-    next grid point). All candidates of all rows are refined in one vectorized bounded minimization
+    too) and both ends; an end whose half-step point lies below the end and the next grid point is
+    bracketed by (end, half-step, next grid point). All candidates of all rows are refined in one vectorized bounded minimization
     (``scipy.optimize.elementwise.find_minimum``); the smallest value per row wins.
     """
     n, k = on_grid.shape
@@ -151,8 +156,9 @@ def grid_fit(chi2: Callable[[np.ndarray, np.ndarray], np.ndarray], data: np.ndar
     end_x = np.concatenate([np.full(n, grid[0]), np.full(n, grid[-1])])
     half = np.concatenate([np.full(n, 0.5 * (grid[0] + grid[1])), np.full(n, 0.5 * (grid[-2] + grid[-1]))])
     f_end = np.concatenate([on_grid[:, 0], on_grid[:, -1]])
+    f_next = np.concatenate([on_grid[:, 1], on_grid[:, -2]])
     f_half = chi2(data[end_rows], half)
-    dip = f_half < f_end
+    dip = (f_half < f_end) & (f_half <= f_next)
     left = np.arange(2 * n) < n
     rows = np.concatenate([rows, end_rows[dip]])
     lo_b = np.concatenate([lo_b, np.where(left, grid[0], grid[-2])[dip]])

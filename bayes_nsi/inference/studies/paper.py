@@ -10,19 +10,28 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
 from bayes_nsi.inference.observations import Observations, observations
 from bayes_nsi.inference.scans import Chi2Scanner
 from bayes_nsi.inference.studies.models import GaussianChi2
-from bayes_nsi.inference.studies.worker import cached
+from bayes_nsi.inference.studies.worker import compiled
 from bayes_nsi.physics.couplings import COUPLINGS
+
+# points per call of the event graph: its per-point cost was 3x lower in batches of 500-1000 than of 2000-4000
+# (benchmarks/bench_studies.py prints the figures)
+_BATCH = 1000
+
+
+def _build_scanner(datasets: tuple[str, ...], acceptance: str) -> Chi2Scanner:
+    return Chi2Scanner.for_data(observations(datasets), acceptance)
 
 
 def _scanner(datasets: tuple[str, ...], acceptance: str) -> Chi2Scanner:
-    return cached(("Chi2Scanner", datasets, acceptance),
-                  lambda: Chi2Scanner.for_data(observations(datasets), acceptance))
+    """The compiled event graph of these data sets, once per process, from a warm compile cache."""
+    return compiled(("Chi2Scanner", datasets, acceptance), partial(_build_scanner, datasets, acceptance))
 
 
 @dataclass(frozen=True)
@@ -64,7 +73,7 @@ class PaperCoupling:
         def events(values: np.ndarray) -> np.ndarray:
             eps = np.zeros((len(values), len(COUPLINGS)))
             eps[:, column] = values
-            return scanner.events(eps)
+            return np.concatenate([scanner.events(eps[i:i + _BATCH]) for i in range(0, len(eps), _BATCH)])
 
         return GaussianChi2(events, self.sigma, self.columns, self.lo, self.hi, self.points)
 
