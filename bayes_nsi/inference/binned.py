@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Protocol
 
 import numpy as np
@@ -59,6 +60,20 @@ def _cardinal(s, xp):
     return phi, dphi
 
 
+@cache
+def _ghost_fold(anchors: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray, float]:
+    """Anchors with one ghost at each end, the matrix mapping ghost-extended values to anchor values, the spacing."""
+    a = np.array(anchors)
+    h = a[1] - a[0] if len(a) > 1 else 0.0
+    if len(a) < 3 or h <= 0 or not np.allclose(np.diff(a), h):
+        raise ValueError(f"anchors: need >= 3 equally spaced ascending values, got {a}")
+    n = len(a)
+    fold = np.zeros((n + 2, n))
+    fold[1:-1] = np.eye(n)
+    fold[0, :2], fold[-1, -2:] = [2.0, -1.0], [-1.0, 2.0]  # f(a_0 - h) = 2 f(a_0) - f(a_1), same at the top
+    return np.concatenate([[a[0] - h], a, [a[-1] + h]]), fold, float(h)
+
+
 def yield_weights(t, anchors: np.ndarray):
     """Weights w_j(t) of the C1 Catmull-Rom interpolant f(t) = sum_j w_j(t) f(anchor_j); shape (..., n_anchors).
 
@@ -66,20 +81,11 @@ def yield_weights(t, anchors: np.ndarray):
     f(a_0 - h) = 2 f(a_0) - f(a_1), likewise at the top); outside [a_0, a_last] the interpolant continues
     linearly with the end slope.
     """
-    anchors = np.asarray(anchors, dtype=float)
-    h = anchors[1] - anchors[0] if len(anchors) > 1 else 0.0
-    if len(anchors) < 3 or h <= 0 or not np.allclose(np.diff(anchors), h):
-        raise ValueError(f"anchors: need >= 3 equally spaced ascending values, got {anchors}")
+    ghost, fold, h = _ghost_fold(tuple(float(a) for a in anchors))
     xp = _xp(t)
-    n = len(anchors)
-    ghost = np.concatenate([[anchors[0] - h], anchors, [anchors[-1] + h]])
-    fold = np.zeros((n + 2, n))  # ghost values as linear combinations of anchor values
-    fold[1:-1] = np.eye(n)
-    fold[0, :2], fold[-1, -2:] = [2.0, -1.0], [-1.0, 2.0]
-    t_in = xp.clip(t, anchors[0], anchors[-1])
+    t_in = xp.clip(t, ghost[1], ghost[-2])
     phi, dphi = _cardinal((t_in[..., None] - ghost) / h, xp)
-    w = phi + (t - t_in)[..., None] * dphi / h
-    return xp.dot(w, fold)
+    return xp.dot(phi + (t - t_in)[..., None] * dphi / h, fold)
 
 
 def interpolate_anchors(grid, w_ly, w_qy):
@@ -89,22 +95,34 @@ def interpolate_anchors(grid, w_ly, w_qy):
     return xp.sum(weights * grid, axis=(-3, -2))
 
 
-def signal_kernel(efficiency: np.ndarray, energy_kev: np.ndarray, er_nodes_kev: np.ndarray,
-                  weights_kev: np.ndarray) -> np.ndarray:
-    """K[..., node, bin] = w_node eff(E_node, bin): sum_node dR/dE_r(E_node) K = integral of dR/dE_r eff.
+def energy_projection(energy_kev: np.ndarray, er_nodes_kev: np.ndarray, weights_kev: np.ndarray) -> np.ndarray:
+    """P[node, g] = w_node hat_g(E_node): integral of f x (linear interpolant of values on energy_kev) = (f P) . values.
 
-    efficiency: (..., n_energy, bins) on the ascending grid energy_kev (keV), interpolated linearly in energy and
-    zero outside the grid; er_nodes_kev, weights_kev: the quadrature rule in recoil energy (keV) of the rate
-    graph. With dR/dE_r in events / (t yr keV) the result is in events / (t yr). Numpy (precomputed once).
+    energy_kev: ascending grid (keV) of the tabulated efficiencies; er_nodes_kev, weights_kev: a quadrature rule
+    in recoil energy (keV). hat_g is the piecewise-linear basis function of grid point g, zero outside the grid.
     """
     energy_kev, nodes, weights = (np.asarray(a, dtype=float) for a in (energy_kev, er_nodes_kev, weights_kev))
     if nodes.shape != weights.shape or nodes.ndim != 1:
         raise ValueError(f"er_nodes_kev, weights_kev: need equal 1-d shapes, got {nodes.shape} and {weights.shape}")
-    if efficiency.shape[-2] != len(energy_kev) or np.any(np.diff(energy_kev) <= 0):
-        raise ValueError(f"energy_kev: need {efficiency.shape[-2]} ascending energies matching efficiency[..., E, bin]")
-    hat = np.stack([np.interp(nodes, energy_kev, np.eye(len(energy_kev))[g], left=0.0, right=0.0)
-                    for g in range(len(energy_kev))], axis=-1)  # (node, energy): linear-interpolation basis
-    return np.einsum("ng,...gb->...nb", weights[:, None] * hat, efficiency)
+    if energy_kev.ndim != 1 or np.any(np.diff(energy_kev) <= 0):
+        raise ValueError("energy_kev: need a strictly ascending 1-d grid")
+    hat = np.stack([np.interp(nodes, energy_kev, row, left=0.0, right=0.0) for row in np.eye(len(energy_kev))], -1)
+    return weights[:, None] * hat
+
+
+def signal_kernel(efficiency: np.ndarray, energy_kev: np.ndarray, er_nodes_kev: np.ndarray,
+                  weights_kev: np.ndarray) -> np.ndarray:
+    """K[..., node, bin] = w_node eff(E_node, bin): sum_node dR/dE_r(E_node) K = integral of dR/dE_r eff.
+
+    efficiency: (..., n_energy, bins) on energy_kev, interpolated linearly in energy and zero outside the grid;
+    er_nodes_kev, weights_kev: the quadrature rule in recoil energy (keV) of the rate graph. With dR/dE_r in
+    events / (t yr keV) the result is in events / (t yr). K = P eff with P from :func:`energy_projection`: with
+    more nodes than grid energies, ``fold_spectrum(dr_de @ P, efficiency)`` gives the same signal for fewer
+    multiply-adds per point. Numpy (precomputed once).
+    """
+    if efficiency.shape[-2] != len(energy_kev):
+        raise ValueError(f"energy_kev: need {efficiency.shape[-2]} energies, matching efficiency[..., energy, bin]")
+    return np.einsum("ng,...gb->...nb", energy_projection(energy_kev, er_nodes_kev, weights_kev), efficiency)
 
 
 def fold_spectrum(dr_de, kernel: np.ndarray):
