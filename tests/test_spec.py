@@ -3,6 +3,7 @@
 import copy
 import subprocess
 import sys
+from importlib import resources
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ from jsonschema import Draft202012Validator
 
 from bayes_nsi.app.cli import main
 from bayes_nsi.errors import SpecError
-from bayes_nsi.app.spec import hypothesis_couplings, load_spec, schema, validate_spec
+from bayes_nsi.app.spec import KINDS, SCHEMA_FILE, hypothesis_couplings, load_spec, schema, validate_spec
 
 HERE = Path(__file__).parent
 BAD = HERE / "bad_specs"
@@ -127,10 +128,20 @@ def test_validate_spec_names_its_source_and_leaves_input_alone():
 def test_schema_is_valid_and_closed():
     Draft202012Validator.check_schema(schema())
 
+    def closed(node) -> bool:
+        """No key outside the listed ones: additionalProperties false, or keys restricted to an enum."""
+        names = node.get("propertyNames", {})
+        if "$ref" in names:
+            target = schema()
+            for part in names["$ref"].removeprefix("#/").split("/"):
+                target = target[part]
+            names = target
+        return node.get("additionalProperties") is False or "enum" in names
+
     def walk(node, where):
         if isinstance(node, dict):
             if "properties" in node:
-                assert node.get("additionalProperties") is False, where
+                assert closed(node), where
             for key, child in node.items():
                 if key != "if":  # a condition, not a table
                     walk(child, f"{where}/{key}")
@@ -156,7 +167,7 @@ def test_frequentist_defaults():
     assert spec["profile"]["points"] == 2001
     assert spec["profile"]["levels"] == [1.0, 4.0]
     assert spec["figures"] == {"enabled": True, "fig1_ee_u_values": [-0.5, -0.25, 0, 0.25, 0.5]}
-    assert spec["likelihood"] == {"xenonnt_errors": "symmetric"}
+    assert spec["likelihood"] == {}  # every data set keeps its default likelihood (gaussian, eq. 20)
     assert "sampler" not in spec and "seed" not in spec
 
 
@@ -194,14 +205,25 @@ def test_hypothesis_couplings():
 
 @pytest.mark.parametrize("path", sorted((HERE.parent / "models").glob("*.toml")), ids=lambda p: p.name)
 def test_shipped_specs_are_valid(path):
-    assert load_spec(path)["kind"] in ("frequentist", "posterior", "compare", "projection")
+    assert load_spec(path)["kind"] in KINDS
 
 
-def test_schema_names_match_the_physics_names():
-    """The schema's coupling and data-set names are the ones the physics graph uses."""
-    from bayes_nsi.app import spec as spec_module
-    from bayes_nsi.physics.constants import DATASETS as PHYSICS_DATASETS
-    from bayes_nsi.physics.couplings import COUPLINGS as PHYSICS_COUPLINGS
+def test_schema_names_are_the_packages_names():
+    """The schema file names no coupling or data set: the loaded schema's enums are names.py and the registry."""
+    from bayes_nsi import names
+    from bayes_nsi.experiments.registry import REGISTRY
 
-    assert tuple(spec_module.COUPLINGS) == PHYSICS_COUPLINGS
-    assert tuple(spec_module.DATASETS) == PHYSICS_DATASETS
+    node = schema()
+    defs = node["$defs"]
+    assert tuple(defs["coupling"]["enum"]) == names.COUPLINGS
+    assert set(node["properties"]["priors"]["properties"]) == {*names.COUPLINGS, "default"}
+    assert tuple(defs["dataset"]["enum"]) == tuple(REGISTRY)
+    assert node["properties"]["datasets"]["default"] == list(REGISTRY)
+    assert tuple(defs["likelihood"]["enum"]) == names.LIKELIHOODS
+    aliases = {key for d in REGISTRY.values() for key in d.likelihood_aliases}
+    assert set(defs["likelihood_key"]["enum"]) == set(REGISTRY) | aliases
+    assert tuple(node["properties"]["acceptance"]["enum"]) == names.ACCEPTANCE_MODES
+    # and the raw schema file really lists none of them (the names live in one place)
+    raw = resources.files("bayes_nsi.app").joinpath("schema", SCHEMA_FILE).read_text(encoding="utf-8")
+    for name in (*names.COUPLINGS, *REGISTRY):
+        assert f'"{name}"' not in raw, name
