@@ -12,10 +12,12 @@ Catmull-Rom spline: a cubic Hermite spline whose slope at an anchor is the centr
 neighbours (one-sided at the end anchors). It passes through every anchor, reproduces linear dependence
 exactly and is C1: value and gradient are continuous across anchors (bilinear interpolation, blueice's
 default, has gradient jumps there that NUTS's leapfrog integrator dislikes). Beyond the end anchors it
-continues linearly with the end slope (still C1); the declared fit limits keep a fit inside the grid.
+continues linearly with the end slope (still C1) and a template may turn negative far out: keep t_ly, t_qy
+within the declared fit limits (the grid, [-3, 3]), e.g. with bounds or a bounded prior.
 
 The signal on the anchors can come from a recoil spectrum: with monoenergetic efficiencies eff(E, bin),
-T_b = integral over E_r of dR/dE_r(E_r) eff(E_r, b) = sum_n dR/dE_r(E_n) K_nb, K from :func:`signal_kernel`.
+T_b = integral over E_r of dR/dE_r(E_r) eff(E_r, b) = sum_n dR/dE_r(E_n) K_nb, K from :func:`signal_kernel`
+(= P eff with P from :func:`energy_projection`, the cheaper form when there are more nodes than energies).
 
 Arrays carry a leading batch shape: parameters of shape (...) give mu of shape (..., runs, bins).
 """
