@@ -105,6 +105,19 @@ def test_helm_at_zero_momentum(helm):
     np.testing.assert_allclose(helm(er), helm_reference(er), rtol=1e-9)
 
 
+@pytest.mark.parametrize("rn", [R_N, 4.5, 5.5])
+def test_helm_small_q_expansion_gives_the_rms_radius(helm, rn):
+    """Any form factor of a density with rms radius R_n starts as F = 1 - q^2 R_n^2 / 6 + O(q^4): the package's
+    R0^2 = 5/3 (R_n^2 - 3 s^2) makes the input radius the rms radius (for natural xenon R_n = R_C + 0.2 fm,
+    R_C = 4.784 fm from the published radii of Angeli & Marinova 2013). The O(q^4) term is (q R_n)^2 / 20
+    relative at most; at q R_n <= 0.03 the slope is checked to 1e-4 (a radius off by 0.1 fm is 4e-2)."""
+    er = np.array([2e-5, 1e-4, 4e-4])  # keV: q R_n = 0.008 - 0.03 for xenon
+    q = np.sqrt(2 * M_N * er * 1e-6) / HBARC
+    assert np.all(q * rn <= 0.031)
+    slope = (1.0 - helm(er, rn)) / q**2
+    np.testing.assert_allclose(slope, rn**2 / 6.0, rtol=1e-4)
+
+
 def test_helm_against_spherical_bessel(helm):
     er = np.array([0.1, 0.5, 1.0, 3.0, 10.0, 50.0, 100.0, 200.0])
     np.testing.assert_allclose(helm(er), helm_reference(er), rtol=1e-11, atol=1e-14)

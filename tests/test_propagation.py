@@ -8,7 +8,7 @@ from numpy_tables import read_csv
 
 import bayes_nsi
 from bayes_nsi.physics import couplings
-from bayes_nsi.physics import propagation
+from bayes_nsi.physics import inputs, propagation
 from bayes_nsi.physics.constants import DE_SALAS_2021 as OSC
 
 # Small unit graphs run on PyTensor's Python VM ("FAST_COMPILE": no numba JIT, which costs tens of seconds
@@ -205,3 +205,66 @@ def test_local_survival_against_closed_form_with_nsi(local_graph):
         cos2_th_m = vec[..., 0, 0] ** 2 - vec[..., 1, 0] ** 2  # lower state = cos th_M e - sin th_M mu
         expect = C13SQ**2 * 0.5 * (1 + C2_12 * cos2_th_m) + S2_13**2
         np.testing.assert_allclose(got[k], expect, rtol=0, atol=1e-12)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Production nodes (eq. 16's r integral) and flux weights (eq. 16's Phi_a / sum Phi) against closed forms.
+
+def synthetic_sun(points: int = 20001) -> inputs.SolarModel:
+    """rho = 2r on [0, 1] (CDF r^2), n_e = 100 exp(-10 r), Y_n = 0.3 + 0.2 r: every integral in closed form,
+    and log-linear n_e and linear Y_n interpolation are exact for them."""
+    r = np.linspace(0.0, 1.0, points)
+    return inputs.SolarModel(r=r, n_e=100.0 * np.exp(-10.0 * r), y_n=0.3 + 0.2 * r, production={"8B": 2.0 * r})
+
+
+@pytest.mark.parametrize("n_nodes", [4, 16])
+def test_production_nodes_closed_form(n_nodes):
+    """Nodes at r_k = sqrt(u_k), u_k the Gauss-Legendre nodes on [0, 1] (the inverse of the CDF r^2), weights
+    half the Gauss-Legendre weights; the rule integrates rho f exactly for f a polynomial in u = r^2 of
+    degree up to 2n - 1."""
+    nodes = propagation.production_nodes(synthetic_sun(), "8B", n_nodes)
+    x, w = np.polynomial.legendre.leggauss(n_nodes)
+    u = 0.5 * (x + 1.0)
+    np.testing.assert_allclose(nodes.r, np.sqrt(u), rtol=0, atol=1e-8)  # measured 1.8e-9: the grid's CDF inversion
+    np.testing.assert_allclose(nodes.weight, 0.5 * w, rtol=1e-15)
+    np.testing.assert_allclose(nodes.n_e, 100.0 * np.exp(-10.0 * nodes.r), rtol=1e-12)
+    np.testing.assert_allclose(nodes.y_n, 0.3 + 0.2 * nodes.r, rtol=1e-12)
+    # int_0^1 2r r^(2m) dr = 1 / (m + 1), exact for m <= 2n - 1 (degree in u); measured error <= 5e-10
+    for m in range(1, 2 * n_nodes):
+        assert nodes.weight @ nodes.r ** (2 * m) == pytest.approx(1.0 / (m + 1), abs=5e-9), m
+
+
+def test_production_nodes_of_the_solar_table():
+    """The 8B production average of n_e on the B16-GS98 table against a trapezoid over its 1000 rows."""
+    sun = inputs.solar_model()
+    rho = SUN["prod_8B"]
+    n_e = 10.0 ** SUN["log10_ne"]
+    reference = np.trapezoid(rho * n_e, SUN["r"]) / np.trapezoid(rho, SUN["r"])
+    nodes = propagation.production_nodes(sun, "8B", 64)
+    assert nodes.weight.sum() == pytest.approx(1.0, rel=1e-14)
+    assert nodes.weight @ nodes.n_e == pytest.approx(reference, rel=1e-4)
+    assert 0.0 < nodes.r.min() and nodes.r.max() < 0.3  # 8B is made in the core
+
+
+# B16-GS98 normalizations of Table I (cm^-2 s^-1), written here from the paper
+TABLE_I = {"pp": 5.98e10, "hep": 7.98e3, "7Be": 4.93e9, "8B": 5.46e6, "13N": 2.78e8, "15O": 2.05e8, "17F": 5.29e6}
+
+
+@pytest.mark.parametrize("enu", [1.0, 1.5, 5.0, 16.0])
+def test_flux_weights_against_table_one(enu):
+    """Phi_a(E) / sum_b Phi_b(E) from the Table I normalizations and the shipped shapes read here."""
+    names = [f for f in inputs.FLUX_NAMES if f not in inputs.LINE_FLUXES]
+    phi = np.array([TABLE_I[f] * spectrum_pdf(f, np.array([enu]))[0] for f in names])
+    got = propagation.flux_weights(np.array([enu]), [inputs.spectrum(f) for f in names])[0]
+    np.testing.assert_allclose(got, phi / phi.sum(), rtol=1e-12, atol=1e-15)
+    assert got.sum() == pytest.approx(1.0, rel=1e-14)
+    if 2.0 < enu < 15.0:  # only 8B and hep reach above 1.74 MeV (Table I end points)
+        assert set(np.array(names)[got > 0]) == {"8B", "hep"}
+    if enu == 16.0:  # past the 8B end (15.3 MeV in the shipped table) only hep is left
+        assert got[names.index("hep")] == 1.0
+
+
+def test_flux_weights_refuse_energies_without_flux():
+    spectra = [inputs.spectrum(f) for f in inputs.FLUX_NAMES if f not in inputs.LINE_FLUXES]
+    with pytest.raises(ValueError, match=r"enu_mev: no solar neutrino flux at \[20\.\] MeV; allowed range"):
+        propagation.flux_weights(np.array([10.0, 20.0]), spectra)
