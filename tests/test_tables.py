@@ -24,6 +24,8 @@ def _load_builder():
 
 
 def test_shipped_tables_present():
+    """Packaging guard: fails when a table goes missing from the package data or an unlisted one is shipped
+    (the tables' numbers are checked below and in test_xenonnt_binned.py)."""
     names = {p.name for p in SHIPPED}
     expected = {"solar_b16_gs98.csv", "fluxes_b16_gs98.csv", "acceptance_paired.csv", "acceptance_xenonnt.csv"}
     expected |= {f"spectrum_{f}.csv" for f in ("8B", "hep", "pp", "7Be", "13N", "15O", "17F")}
@@ -153,3 +155,32 @@ def test_7be_table_has_no_flux_between_the_lines():
     # ... and there is no 7Be neutrino between the excited (0.384 MeV) and ground (0.861 MeV) lines
     s = inputs.spectrum("7Be")
     assert np.interp([0.45, 0.6, 0.75], s.enu_mev, s.pdf) == pytest.approx([0.0, 0.0, 0.0], abs=1e-9)
+
+
+def test_xenonnt_acceptance_documented_values():
+    """data/README: the SR0+SR1 efficiency is the exposure-weighted mean of the runs' template sums (1.174398
+    and 2.342593 t yr), 1.2e-4 at 0.5 keV, 7.0e-3 at 1 keV, 6.5e-2 at 2 keV, 0.129 at 3 keV, maximum 0.147 at
+    3.8 keV."""
+    t = read_table(inputs.TABLES / "acceptance_xenonnt.csv")
+    weighted = (1.174398 * t["eff_sr0"] + 2.342593 * t["eff_sr1"]) / (1.174398 + 2.342593)
+    np.testing.assert_allclose(t["efficiency"], weighted, rtol=1e-6, atol=1e-10)
+    at = lambda e: np.interp(e, t["er_kev"], t["efficiency"])  # noqa: E731
+    assert at(0.5) == pytest.approx(1.2e-4, abs=0.05e-4)
+    assert at(1.0) == pytest.approx(7.0e-3, abs=0.06e-3)  # 6.95e-3, quoted as 7.0e-3
+    assert at(2.0) == pytest.approx(6.5e-2, abs=0.05e-2)
+    assert at(3.0) == pytest.approx(0.129, abs=0.0005)
+    assert t["er_kev"][np.argmax(t["efficiency"])] == pytest.approx(3.8)
+    assert t["efficiency"].max() == pytest.approx(0.147, abs=0.0005)
+
+
+def test_paired_acceptance_documented_values():
+    """data/README (SNuDD digitization of the PandaX-4T paired curve): 0.001 at 0.64 keV, 0.0096 at 1.06 keV,
+    0.031 at 1.5 keV and 0.072-0.075 over 2.5-3.0 keV (the table ends at 2.974 keV)."""
+    t = read_table(inputs.TABLES / "acceptance_paired.csv")
+    nearest = lambda e: t["efficiency"][np.argmin(np.abs(t["er_kev"] - e))]  # noqa: E731
+    assert nearest(0.64) == pytest.approx(0.001, abs=0.00005)
+    assert nearest(1.06) == pytest.approx(0.0096, abs=0.00005)
+    assert np.interp(1.5, t["er_kev"], t["efficiency"]) == pytest.approx(0.031, abs=0.0005)
+    plateau = t["efficiency"][t["er_kev"] >= 2.5]
+    assert plateau.min() >= 0.072 and plateau.max() <= 0.0755
+    assert t["er_kev"][-1] == pytest.approx(2.974474)
