@@ -264,6 +264,8 @@ def test_records_classify_every_entry(scanner, package, conventions, evidence):
         assert {"level", "dataset", "coupling", "paper", "package", "max_endpoint_difference", "explanation"} <= set(r)
         assert r["status"] == "agrees" if (r["dataset"], r["coupling"]) not in EXPLAINED else r["status"] != "agrees"
     status = {(r["dataset"], r["coupling"]): r["status"] for r in records}
+    explanation = {(r["dataset"], r["coupling"]): r["explanation"] for r in records}
+    assert "contains eps = 0" in explanation["us2", "ee_u"]
     assert {status[k, f"{p}_{q}"] for k in TABLE3 for p in ("ee", "mutau") for q in "ud"} == {"paper inconsistent"}
     assert status["paired", "tautau_u"] == status["us2", "tautau_u"] == "convention"
     assert status["xenonnt", "tautau_u"] == "knife-edge"

@@ -25,6 +25,7 @@ from bayes_nsi.app.table3_identities import (
     fit_coefficients,
     identity_residuals,
     implied_electron_weight,
+    sm_point_delta_chi2,
     vertex_eps,
 )
 from bayes_nsi.physics.constants import Nucleus
@@ -87,6 +88,7 @@ def identity_evidence(paper: Mapping, package: Mapping, nucleus: Nucleus, measur
                             "w_e_package": {k: v[0] for k, v in implied_electron_weight(n_pkg).items()}}
         out["by_quark"][q] = {"eps0": eps0, "datasets": per_set}
         out["gap_threshold"] = {k: 1.0 - (m.value - m.sigma) / m.sm_events for k, m in measurements.items()}
+        out["sm_point_delta_chi2"] = {k: sm_point_delta_chi2([m]) for k, m in measurements.items()}
         for pair in ("ee", "mumu", "tautau"):
             c = f"{pair}_{q}"
             for key in paper:
@@ -182,7 +184,11 @@ def classify(entry: Mapping, evidence: Mapping, conventions: Mapping[str, Mappin
             off = [compare_pieces(paper[k][f"{p}_{q}"], conventions[name][k][f"{p}_{q}"])
                    for k in paper for p in ("emu", "etau")]
             worst = max(o["max_endpoint_difference"] for o in off)
-            moved = f"; that convention moves the paper's e-mu and e-tau {q} entries up to {worst:.3f} away"
+            moved = f"; '{name}' moves the paper's e-mu and e-tau {q} entries up to {worst:.3f} away"
+        dchi2 = evidence["sm_point_delta_chi2"].get(key, 0.0)
+        if dchi2 > 1.0 and any(a < 0.0 < b for a, b in entry["paper"]):
+            moved += (f"; moreover the entry contains eps = 0, which these data exclude (Delta chi^2(0) = "
+                      f"{dchi2:.4f} > 1, the SM events lying outside m -+ sigma)")
         record.update(status="paper inconsistent", evidence={"identity": bad}, explanation=(
             f"the paper's ee entries imply an electron-flavour weight w_e = N_ee {ratio:.1f} times the one its other "
             "entries imply through N_emu = N_ee + N_mumu, N_etau = N_ee + N_tautau and N_ee + N_mumu + N_tautau = 1 "
