@@ -282,7 +282,8 @@ def render_markdown(records: list, evidence: Mapping, conventions, conv_ints: Ma
     lines += ["", "## Numbers in the paper's text", "", "| claim | paper | package | holds | how |",
               "|---|---|---|---|---|"]
     for t in text:
-        lines.append(f"| {t['claim']} | {_short(t['paper'])} | {_short(t['package'])} | {t['holds']} | {t['detail']} |")
+        cells = (t["claim"], _short(t["paper"]), _short(t["package"]), str(t["holds"]), t["detail"])
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     return "\n".join(lines) + "\n"
 
 
