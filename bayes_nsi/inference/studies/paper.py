@@ -26,7 +26,9 @@ _BATCH = 1000
 
 
 def _build_scanner(datasets: tuple[str, ...], acceptance: str) -> Chi2Scanner:
-    return Chi2Scanner.for_data(observations(datasets), acceptance)
+    scanner = Chi2Scanner.for_data(observations(datasets), acceptance)
+    scanner.events(np.zeros((2, len(COUPLINGS))))  # numba compiles at the first call: do it in the build
+    return scanner
 
 
 def _scanner(datasets: tuple[str, ...], acceptance: str) -> Chi2Scanner:

@@ -52,6 +52,9 @@ def cached(key: Hashable, factory: Callable[[], T]) -> T:
 def compiled(key: Hashable, factory: Callable[[], T]) -> T:
     """Like :func:`cached` for a factory that compiles PyTensor code, built from a warm compile cache.
 
+    The factory must call its compiled functions once (numba compiles at the first call, not in
+    ``pytensor.function``), or the cache it leaves is not warm.
+
     The first time ``key`` is seen with this process's compile directory, a subprocess (same environment,
     so the same directory) runs the picklable ``factory`` to fill the cache and leaves a marker there;
     then this process builds, loading the compiled code from the cache.
