@@ -140,7 +140,8 @@ def test_grid_fit_finds_the_global_minimum_of_a_bimodal_chi2():
     vertex = -0.15
     # closed form: chi^2 = 0 at a root of theta^2 + 0.3 theta = x when that root lies in [-1, 1];
     # otherwise the minimum is at the vertex (x below it) or at an end of the range
-    roots = np.stack([vertex - np.sqrt(np.maximum(x[:, 0] + 0.0225, 0)), vertex + np.sqrt(np.maximum(x[:, 0] + 0.0225, 0))])
+    half_width = np.sqrt(np.maximum(x[:, 0] + 0.0225, 0))
+    roots = np.stack([vertex - half_width, vertex + half_width])
     candidates = np.concatenate([roots, np.full((1, len(x)), vertex), np.full((1, len(x)), -1.0), np.ones((1, len(x)))])
     candidates = np.clip(candidates, -1.0, 1.0)
     exact = np.min(((x[:, 0] - (candidates**2 + 0.3 * candidates)) / 0.5) ** 2, axis=0)

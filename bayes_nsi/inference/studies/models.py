@@ -143,10 +143,11 @@ def grid_fit(chi2: Callable[[np.ndarray, np.ndarray], np.ndarray], data: np.ndar
     chi2: (m, n_obs), (m,) -> (m,); on_grid: (n, n_grid) values on ``grid``. Candidates are every
     interior grid local minimum (three-point test, so a second valley of a bimodal chi^2 is refined
     too) and both ends; an end whose half-step point lies below the end and the next grid point is
-    bracketed by (end, half-step, next grid point). All candidates of all rows are refined in one vectorized bounded minimization
-    (``scipy.optimize.elementwise.find_minimum``); the smallest value per row wins.
+    bracketed by (end, half-step, next grid point). All candidates of all rows are refined in one
+    vectorized bounded minimization (``scipy.optimize.elementwise.find_minimum``); the smallest value per
+    row wins.
     """
-    n, k = on_grid.shape
+    n = on_grid.shape[0]
     fl, fm, fr = on_grid[:, :-2], on_grid[:, 1:-1], on_grid[:, 2:]
     rows, mids = np.nonzero((fm < fl) & (fm <= fr))
     mids = mids + 1
