@@ -30,6 +30,7 @@ KINDS_OF_KEY = {
     "fit": ("measurements",),
     "contours": ("frequentist",),
     "physics_comparison": ("frequentist",),
+    "reports": ("frequentist",),
     "priors": ("posterior", "compare"),
     "nuisances": ("posterior", "compare"),
     "sampler": ("posterior",),
@@ -49,7 +50,7 @@ REQUIRED_SECTIONS = {
 }
 # Sections created (then filled with their defaults) when a spec of that kind leaves them out.
 DEFAULT_SECTIONS = {
-    "frequentist": ("figures", "likelihood"),
+    "frequentist": ("figures", "likelihood", "reports"),
     "measurements": ("figures", "likelihood", "fit"),
     "posterior": ("figures", "likelihood", "nuisances", "sampler", "diagnostics"),
     "compare": ("figures", "likelihood", "nuisances", "smc"),

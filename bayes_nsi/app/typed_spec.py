@@ -96,6 +96,8 @@ class Spec:
     fit: Fit | None = None
     reference_physics: str | None = None  # kind frequentist: a physics mode computed beside the spec's
     ratio_values: tuple[float, ...] = ()  # couplings at which R/R_SM is tabulated in both modes
+    flavour_check: bool = False  # kind frequentist: write flavour_check.json
+    reproduction: bool = False  # kind frequentist: write reproduction.{md,json}
     raw: dict = field(default_factory=dict, hash=False, compare=False, repr=False)
 
     def observations(self, error_scale: float = 1.0):
@@ -152,5 +154,7 @@ def typed(raw: dict, source: str = "<spec>") -> Spec:
                 raw["fit"]["signal_points"]) if "fit" in raw else None,
         reference_physics=raw["physics_comparison"]["reference"] if "physics_comparison" in raw else None,
         ratio_values=tuple(raw.get("physics_comparison", {}).get("values", ())),
+        flavour_check=raw.get("reports", {}).get("flavour_check", False),
+        reproduction=raw.get("reports", {}).get("reproduction", False),
         raw=raw,
     )

@@ -11,6 +11,7 @@ import numpy as np
 from bayes_nsi.app import plots, progress
 from bayes_nsi.app.api import sm_events, survival_probability
 from bayes_nsi.app.flavour_check import two_vs_three_flavour
+from bayes_nsi.app.reproduction_report import write_reproduction
 from bayes_nsi.app.reports import MODE_NOTE, table3
 from bayes_nsi.app.results import save_figure, write_csv, write_json, write_text
 from bayes_nsi.app.typed_spec import Spec
@@ -89,15 +90,21 @@ def run(spec: Spec, out: Path, log: Callable[[str], None]) -> dict:
                 note += f" (dotted: {spec.reference_physics})"
             save_figure(plots.fig4_contours(planes, note, reference=reference_planes), out, "fig4")
 
-    t0 = time.perf_counter()
-    check = two_vs_three_flavour()
-    write_json(out / "flavour_check.json", {
-        "what": "max over E_nu in [5, 15] MeV of |P2 - P3| / P3: two-flavour mass dominance (eqs. 9-16) vs "
-                "exact adiabatic three-flavour diagonalization of eq. (7); one coupling at a time", **check})
-    timings["flavour_check_s"] = time.perf_counter() - t0
-    worst = max(check["couplings"].items(), key=lambda kv: kv[1]["max_rel"])
-    log(f"2- vs 3-flavour <P_ee>: largest difference {worst[1]['max_rel']:.1%} ({worst[0]} = "
-        f"{worst[1]['at_value']:g}, E = {worst[1]['at_enu_mev']:g} MeV)")
+    check = None
+    if spec.flavour_check or spec.reproduction:
+        t0 = time.perf_counter()
+        check = two_vs_three_flavour()
+        write_json(out / "flavour_check.json", {
+            "what": "max over E_nu in [5, 15] MeV of |P2 - P3| / P3: two-flavour mass dominance (eqs. 9-16) vs "
+                    "exact adiabatic three-flavour diagonalization of eq. (7); one coupling at a time", **check})
+        timings["flavour_check_s"] = time.perf_counter() - t0
+        worst = max(check["couplings"].items(), key=lambda kv: kv[1]["max_rel"])
+        log(f"2- vs 3-flavour <P_ee>: largest difference {worst[1]['max_rel']:.1%} ({worst[0]} = "
+            f"{worst[1]['at_value']:g}, E = {worst[1]['at_enu_mev']:g} MeV)")
+    if spec.reproduction:
+        t0 = time.perf_counter()
+        write_reproduction(out, spec, scanner, result.get("intervals"), events, check, log)
+        timings["reproduction_s"] = time.perf_counter() - t0
 
     if spec.figures.enabled:
         enu = np.geomspace(0.1, 18.0, 600)
