@@ -34,6 +34,7 @@ def notebook_paths() -> list[Path]:
     return sorted(p for p in NOTEBOOKS.glob("*.py") if is_notebook(p))
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(900)
 @pytest.mark.parametrize("path", notebook_paths(), ids=lambda p: p.name)
 def test_notebook_runs(path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

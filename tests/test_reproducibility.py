@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 import xarray as xr
 
 SPEC = """schema_version = 1
@@ -38,6 +39,8 @@ min_bfmi = 0.01
 """
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(1800)
 def test_same_seed_same_draws_across_processes(tmp_path):
     spec = tmp_path / "spec.toml"
     spec.write_text(SPEC)
