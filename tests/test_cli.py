@@ -11,13 +11,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bayes_nsi.app import runners as analyses
-
 from bayes_nsi.app import results
+from bayes_nsi.app import runners as analyses
 from bayes_nsi.app.cli import main
-from bayes_nsi.errors import DiagnosticsFailed
 from bayes_nsi.app.results import atomic_result_dir, save_figure, write_csv, write_json, write_manifest
 from bayes_nsi.app.spec import load_spec
+from bayes_nsi.errors import DiagnosticsFailed
 
 HERE = Path(__file__).parent
 GOOD_SPEC = HERE / "good_specs" / "frequentist.toml"

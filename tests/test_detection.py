@@ -6,9 +6,7 @@ import pytensor.tensor as pt
 import pytest
 from scipy import integrate, optimize, special
 
-from bayes_nsi.physics import couplings
-
-from bayes_nsi.physics import detection
+from bayes_nsi.physics import couplings, detection
 from bayes_nsi.physics.constants import DE_SALAS_2021 as OSC
 from bayes_nsi.physics.constants import natural_xenon
 

@@ -7,8 +7,7 @@ import pytest
 from numpy_tables import read_csv
 
 import bayes_nsi
-from bayes_nsi.physics import couplings
-from bayes_nsi.physics import inputs, propagation
+from bayes_nsi.physics import couplings, inputs, propagation
 from bayes_nsi.physics.constants import DE_SALAS_2021 as OSC
 
 # Small unit graphs run on PyTensor's Python VM ("FAST_COMPILE": no numba JIT, which costs tens of seconds

@@ -10,8 +10,8 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from bayes_nsi.app.cli import main
-from bayes_nsi.errors import SpecError
 from bayes_nsi.app.spec import KINDS, SCHEMA_FILE, hypothesis_couplings, load_spec, schema, validate_spec
+from bayes_nsi.errors import SpecError
 
 HERE = Path(__file__).parent
 BAD = HERE / "bad_specs"

@@ -8,10 +8,10 @@ import pytest
 from numpy_tables import read_csv
 
 import bayes_nsi
+from bayes_nsi.app.flavour_check import two_vs_three_flavour
 from bayes_nsi.physics import three_flavour
 from bayes_nsi.physics.constants import DE_SALAS_2021 as OSC
 from bayes_nsi.physics.couplings import COUPLINGS, coupling_vector
-from bayes_nsi.app.flavour_check import two_vs_three_flavour
 
 S2_12, S2_13, S2_23, DM21, DM31 = 0.318, 0.02200, 0.574, 7.50e-5, 2.55e-3
 C13SQ = 1 - S2_13
