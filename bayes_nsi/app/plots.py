@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from matplotlib.figure import Figure
 
-from bayes_nsi.experiments.registry import REGISTRY
+from bayes_nsi.experiments.registry import BINNED, REGISTRY
 from bayes_nsi.inference.intervals import ContourResult, ProfileResult
 from bayes_nsi.names import FLAVOUR_PAIRS
 
@@ -21,8 +21,9 @@ def style(key: str) -> tuple[str, str]:
     """(label, colour) of a result key: a data set's own, or the combination's."""
     if key == COMBINED:
         return "Combined", "black"
-    if key in REGISTRY:
-        return REGISTRY[key].label, REGISTRY[key].colour
+    dataset = REGISTRY.get(key) or BINNED.get(key)
+    if dataset:
+        return dataset.label, dataset.colour
     return key, "tab:gray"
 TEX = {"ee": "ee", "emu": r"e\mu", "etau": r"e\tau", "mumu": r"\mu\mu", "mutau": r"\mu\tau", "tautau": r"\tau\tau"}
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bayes_nsi.app.plots import coupling_label
-from bayes_nsi.experiments.registry import REGISTRY
+from bayes_nsi.experiments.registry import BINNED, REGISTRY
 from bayes_nsi.inference.intervals import intervals_to_text
 from bayes_nsi.names import FLAVOUR_PAIRS, QUARKS
 
@@ -14,7 +14,8 @@ MODE_NOTE = {"paper": "acceptance: paper normalization (SM = "
 
 def row_label(key: str) -> str:
     """Row label of a result key in the paper's tables: a data set's short label, or "Combined"."""
-    return REGISTRY[key].short_label if key in REGISTRY else key.capitalize()
+    dataset = REGISTRY.get(key) or BINNED.get(key)
+    return dataset.short_label if dataset else key.capitalize()
 
 
 def table3(intervals: dict, level_key: str, caption: str, digits: int = 2) -> tuple[str, list[list[str]]]:

@@ -17,7 +17,7 @@ from jsonschema import Draft202012Validator, ValidationError, validators
 from jsonschema.exceptions import best_match
 
 from bayes_nsi.errors import SpecError
-from bayes_nsi.experiments.registry import REGISTRY
+from bayes_nsi.experiments.registry import BINNED, REGISTRY
 from bayes_nsi.names import COUPLINGS, DEFAULT_PHYSICS, PHYSICS_MODES
 
 SCHEMA_FILE = "spec-v1.json"
@@ -26,9 +26,10 @@ FILE_FIELD = "(file)"
 # Keys that only some kinds accept; every other key of the schema is accepted by all kinds.
 KINDS_OF_KEY = {
     "seed": ("frequentist",),
-    "profile": ("frequentist", "projection", "measurements"),
+    "profile": ("frequentist", "projection", "measurements", "binned"),
     "fit": ("measurements",),
-    "contours": ("frequentist",),
+    "contours": ("frequentist", "binned"),
+    "binned": ("binned",),
     "physics_comparison": ("frequentist",),
     "reports": ("frequentist",),
     "priors": ("posterior", "compare"),
@@ -47,6 +48,7 @@ REQUIRED_SECTIONS = {
     "posterior": (),
     "compare": (("compare",),),
     "projection": (("profile",), ("projection",)),
+    "binned": (),
 }
 # Sections created (then filled with their defaults) when a spec of that kind leaves them out.
 DEFAULT_SECTIONS = {
@@ -55,6 +57,7 @@ DEFAULT_SECTIONS = {
     "posterior": ("figures", "likelihood", "nuisances", "sampler", "diagnostics"),
     "compare": ("figures", "likelihood", "nuisances", "smc"),
     "projection": ("figures", "likelihood"),
+    "binned": ("figures", "likelihood", "binned"),
 }
 
 
@@ -74,6 +77,8 @@ def schema() -> dict:
     aliases = {key: {"enum": list(values)} for d in REGISTRY.values() for key, values in d.likelihood_aliases.items()}
     node["$defs"]["likelihood_key"]["enum"] = names + list(aliases)
     node["properties"]["likelihood"]["properties"] = aliases
+    node["$defs"]["binned_dataset"]["enum"] = list(BINNED)
+    node["properties"]["binned"]["properties"]["datasets"]["default"] = list(BINNED)
     return node
 
 

@@ -68,6 +68,13 @@ class Fit:
 
 
 @dataclass(frozen=True)
+class Binned:
+    """kind = "binned": the data sets measured through a binned template likelihood (``registry.BINNED``)."""
+
+    datasets: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Spec:
     """A validated, completed analysis spec. Sections a kind does not use are None (or empty)."""
 
@@ -96,6 +103,7 @@ class Spec:
     fit: Fit | None = None
     reference_physics: str | None = None  # kind frequentist: a physics mode computed beside the spec's
     ratio_values: tuple[float, ...] = ()  # couplings at which R/R_SM is tabulated in both modes
+    binned: Binned | None = None
     flavour_check: bool = False  # kind frequentist: write flavour_check.json
     reproduction: bool = False  # kind frequentist: write reproduction.{md,json}
     raw: dict = field(default_factory=dict, hash=False, compare=False, repr=False)
@@ -154,6 +162,7 @@ def typed(raw: dict, source: str = "<spec>") -> Spec:
                 raw["fit"]["signal_points"]) if "fit" in raw else None,
         reference_physics=raw["physics_comparison"]["reference"] if "physics_comparison" in raw else None,
         ratio_values=tuple(raw.get("physics_comparison", {}).get("values", ())),
+        binned=Binned(tuple(raw["binned"]["datasets"])) if "binned" in raw else None,
         flavour_check=raw.get("reports", {}).get("flavour_check", False),
         reproduction=raw.get("reports", {}).get("reproduction", False),
         raw=raw,

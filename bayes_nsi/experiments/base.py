@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -60,7 +61,9 @@ class DataSet:
     responses: acceptance mode -> function returning (knots in keV, efficiency) of the unnormalized
     response on the recoil window; a mode missing here is not available for this data set (the error
     names the modes it has). paper_sm_events: the reference paper's SM prediction (sec. IV), the target
-    of the ``paper`` normalization at ``exposure_tonne_year``.
+    of the ``paper`` normalization at ``exposure_tonne_year``. A data set measured only through a binned
+    template likelihood (``binned``: a :class:`bayes_nsi.experiments.binned_data.BinnedRelease`) has no
+    ``signal`` and no ``paper_sm_events``.
     """
 
     name: str
@@ -70,16 +73,18 @@ class DataSet:
     citation: str
     exposure_tonne_year: float
     er_window_kev: tuple[float, float]
-    paper_sm_events: float
-    signal: SignalMeasurement
+    paper_sm_events: float | None = None
+    signal: SignalMeasurement | None = None
     # identity is the name and the numbers: responses are functions, left out of equality and hashing
-    responses: Mapping[str, Callable[[], tuple[np.ndarray, np.ndarray]]] = field(compare=False, hash=False)
+    responses: Mapping[str, Callable[[], tuple[np.ndarray, np.ndarray]]] = field(default_factory=dict, compare=False,
+                                                                                 hash=False)
     likelihoods: tuple[str, ...] = ("gaussian",)
     counting: CountingMeasurement | None = None
     published_fit: PublishedFit | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
     # spec keys kept for older spec files: key -> {value: likelihood}, e.g. an errors switch
     likelihood_aliases: Mapping[str, Mapping[str, str]] = field(default_factory=dict, compare=False, hash=False)
+    binned: Any = None  # a BinnedRelease (experiments.binned_data): the data set's binned template likelihood
 
     def __post_init__(self) -> None:
         bad = [m for m in self.responses if m not in ACCEPTANCE_MODES]
@@ -90,6 +95,10 @@ class DataSet:
             raise ValueError(f"{self.name}: likelihoods: unknown {bad[0]!r}; allowed: {', '.join(LIKELIHOODS)}")
         if "poisson_counting" in self.likelihoods and self.counting is None:
             raise ValueError(f"{self.name}: likelihoods: 'poisson_counting' needs a counting measurement")
+        if "binned_poisson" in self.likelihoods and self.binned is None:
+            raise ValueError(f"{self.name}: likelihoods: 'binned_poisson' needs a binned release (binned=...)")
+        if {"gaussian", "split_normal"} & set(self.likelihoods) and self.signal is None:
+            raise ValueError(f"{self.name}: likelihoods: 'gaussian' and 'split_normal' need a signal measurement")
 
     @property
     def acceptance_modes(self) -> tuple[str, ...]:

@@ -16,6 +16,7 @@ RUNNERS = {
     "compare": "bayes_nsi.app.runners.compare:run",
     "projection": "bayes_nsi.app.runners.projection:run",
     "measurements": "bayes_nsi.app.runners.measurements:run",
+    "binned": "bayes_nsi.app.runners.binned:run",
 }
 
 
