@@ -1,8 +1,8 @@
 """Bayesian layer: posteriors against quadrature, simulation-based calibration, the split normal, seeds,
 diagnostics, and the HDI/ETI code against closed forms.
 
-Reference posteriors come from a chi-square compiled here from ``rates.expected_events`` and
-``likelihood.chi2_per_dataset`` (eq. 20) and integrated on a midpoint grid; nothing in bayesian.py is used
+Reference posteriors come from the events graph ``rates.expected_events`` compiled here and eq. (20)
+written out in this file, integrated on a midpoint grid; nothing in pymc_model.py or sampling.py is used
 to compute them.
 """
 
@@ -14,32 +14,38 @@ import pytensor.tensor as pt
 import pytest
 from scipy import optimize, stats
 
-from bayes_nsi.inference import bayesian
-
-from bayes_nsi.inference import credible
-
-from bayes_nsi.inference import observations as likelihood
-
-from bayes_nsi.physics import rates
 from bayes_nsi.app.runners.posterior import run
-from bayes_nsi.physics.couplings import COUPLINGS
-from bayes_nsi.errors import DiagnosticsFailed
 from bayes_nsi.app.spec import validate_spec
+from bayes_nsi.app.typed_spec import typed
+from bayes_nsi.errors import DiagnosticsFailed
+from bayes_nsi.experiments.physics_model import physics_model
+from bayes_nsi.inference import credible, sampling
+from bayes_nsi.inference.likelihoods import SplitNormal, _split_normal_logp, _split_normal_random
+from bayes_nsi.inference.observations import observations
+from bayes_nsi.inference.priors import Prior
+from bayes_nsi.inference.pymc_model import build_pymc_model
+from bayes_nsi.names import COUPLINGS
+from bayes_nsi.physics import rates
 
-UNIFORM = {"dist": "uniform", "lower": -1.0, "upper": 1.0}
+UNIFORM = Prior.uniform(-1.0, 1.0)
 KS_MAX = 0.02
 EE_U, EE_D = COUPLINGS.index("ee_u"), COUPLINGS.index("ee_d")
 
 
-def sampler(**changes) -> dict:
-    return {"engine": "nutpie", "draws": 1000, "tune": 1000, "chains": 4, "seed": 1,
-            "low_rank_mass_matrix": True, "target_accept": 0.9} | changes
+def sampler(**changes) -> sampling.SamplerSettings:
+    return sampling.SamplerSettings(**({"engine": "nutpie", "draws": 1000, "tune": 1000, "chains": 4, "seed": 1,
+                                        "low_rank_mass_matrix": True, "target_accept": 0.9} | changes))
+
+
+def sample(posterior, settings: sampling.SamplerSettings):
+    """NUTS on a PosteriorModel, the runner's code path."""
+    return sampling.sample(posterior.model, settings, posterior.observed, progressbar=False)
 
 
 @pytest.fixture(scope="module")
 def xenonnt():
-    obs = likelihood.observations(["xenonnt"])
-    return rates.build_model(obs.datasets, "paper", exposures=likelihood.exposures(obs)), obs
+    obs = observations(["xenonnt"])
+    return physics_model(obs.sources, "paper", physics="paper"), obs
 
 
 @pytest.fixture(scope="module")
@@ -76,11 +82,11 @@ def ks_distance(draws: np.ndarray, x: np.ndarray, mass: np.ndarray) -> float:
 
 # -- (a) one coupling against quadrature --------------------------------------------------------------
 
+@pytest.mark.slow
 def test_one_coupling_posterior_matches_quadrature(xenonnt, events_fn):
     """ee_u on XENONnT, uniform prior: bimodal; 4 chains hop between the modes in the right proportion."""
     physics, obs = xenonnt
-    idata = bayesian.sample(bayesian.build_pymc_model(physics, obs, {"ee_u": UNIFORM}), sampler(draws=16000),
-                            progressbar=False)
+    idata = sample(build_pymc_model(physics, obs, {"ee_u": UNIFORM}), sampler(draws=16000))
     draws = idata["posterior"]["ee_u"].values
     x = midpoints(20000)
     eps = np.zeros((x.size, 12))
@@ -103,11 +109,12 @@ def test_one_coupling_posterior_matches_quadrature(xenonnt, events_fn):
 
 # -- (b) two couplings against 2-D quadrature ----------------------------------------------------------
 
+@pytest.mark.slow
 def test_two_coupling_posterior_matches_quadrature(xenonnt, events_fn):
     """ee_u, ee_d on XENONnT: both marginals (KS) and a binned 2-D goodness of fit on thinned draws."""
     physics, obs = xenonnt
-    model = bayesian.build_pymc_model(physics, obs, {"ee_u": UNIFORM, "ee_d": UNIFORM})
-    idata = bayesian.sample(model, sampler(draws=12000), progressbar=False)
+    model = build_pymc_model(physics, obs, {"ee_u": UNIFORM, "ee_d": UNIFORM})
+    idata = sample(model, sampler(draws=12000))
     post = idata["posterior"]
     n = 600
     x = midpoints(n)
@@ -119,7 +126,7 @@ def test_two_coupling_posterior_matches_quadrature(xenonnt, events_fn):
     assert ks_distance(post["ee_u"].values.ravel(), x, mass.sum(1)) < KS_MAX
     assert ks_distance(post["ee_d"].values.ravel(), x, mass.sum(0)) < KS_MAX
 
-    ess = bayesian.compute_diagnostics(idata, ["ee_u", "ee_d"])["variables"]
+    ess = sampling.compute_diagnostics(idata, ["ee_u", "ee_d"])["variables"]
     thin = int(np.ceil(post["ee_u"].size / min(v["ess_bulk"] for v in ess.values())))
     pu, pd = post["ee_u"].values[:, ::thin].ravel(), post["ee_d"].values[:, ::thin].ravel()
     cells = 20
@@ -134,6 +141,7 @@ def test_two_coupling_posterior_matches_quadrature(xenonnt, events_fn):
 
 # -- (c) simulation-based calibration ------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_simulation_based_calibration(xenonnt):
     """SBC (Talts et al. 2018): normal prior on ee_u, XENONnT with the split-normal likelihood.
 
@@ -141,9 +149,9 @@ def test_simulation_based_calibration(xenonnt):
     1-chain NUTS run on the once-compiled model with the data swapped in; 99 draws thinned by 10. The rank
     of theta among them is uniform on 0..99 iff sampler, logp and random agree.
     """
-    physics, obs = xenonnt
-    model = bayesian.build_pymc_model(physics, obs, {"ee_u": {"dist": "normal", "mu": 0.0, "sigma": 0.15}},
-                                      xenonnt_errors="asymmetric")
+    physics, _ = xenonnt
+    obs = observations(["xenonnt"], likelihoods={"xenonnt": "split_normal"})
+    model = build_pymc_model(physics, obs, {"ee_u": Prior("normal", mu=0.0, sigma=0.15)}).model
     n_sim, n_post, thin = 200, 99, 10
     prior = pm.sample_prior_predictive(draws=n_sim, model=model, random_seed=2024)
     theta = prior["prior"]["ee_u"].values.ravel()
@@ -163,13 +171,13 @@ def test_simulation_based_calibration(xenonnt):
 @pytest.mark.parametrize("engine", ["nutpie", "pymc"])
 def test_same_seed_same_draws(xenonnt, engine):
     physics, obs = xenonnt
-    model = bayesian.build_pymc_model(physics, obs, {"ee_u": UNIFORM})
+    model = build_pymc_model(physics, obs, {"ee_u": UNIFORM})
     config = sampler(engine=engine, draws=50, tune=50, chains=2, seed=7)
-    first, second = (bayesian.sample(model, config, progressbar=False) for _ in range(2))
+    first, second = (sample(model, config) for _ in range(2))
     np.testing.assert_array_equal(first["posterior"]["ee_u"].values, second["posterior"]["ee_u"].values)
     np.testing.assert_array_equal(first["posterior_predictive"]["signal"].values,
                                   second["posterior_predictive"]["signal"].values)
-    other = bayesian.sample(model, config | {"seed": 8}, progressbar=False)
+    other = sample(model, sampler(engine=engine, draws=50, tune=50, chains=2, seed=8))
     assert not np.array_equal(first["posterior"]["ee_u"].values, other["posterior"]["ee_u"].values)
 
 
@@ -184,7 +192,7 @@ def split_normal_closed_form(y, mu, up, down):
 def test_split_normal_logp_and_random():
     mu, up, down = 11.3, 3.7, 4.2
     y = np.array([-3.0, 0.0, 5.0, 10.7, 11.3, 15.0, 30.0])
-    dist = pm.CustomDist.dist(mu, up, down, logp=bayesian.split_normal_logp, random=bayesian.split_normal_random)
+    dist = pm.CustomDist.dist(mu, up, down, logp=_split_normal_logp, random=_split_normal_random)
     np.testing.assert_allclose(pm.logp(dist, y).eval(), split_normal_closed_form(y, mu, up, down), rtol=1e-13)
 
     grid = np.linspace(mu - 12 * down, mu + 12 * down, 200001)
@@ -195,15 +203,15 @@ def test_split_normal_logp_and_random():
         above = up / (up + down) + 2 * down / (up + down) * (stats.norm.cdf((v - mu) / down) - 0.5)
         return np.where(v < mu, below, above)
 
-    draws = bayesian.split_normal_random(mu, up, down, rng=np.random.default_rng(3), size=100_000)
+    draws = SplitNormal("xenonnt", 10.7, up, down).simulate(np.full(100_000, mu), np.random.default_rng(3))
     assert stats.kstest(draws, cdf).pvalue > 0.01
 
 
 def test_asymmetric_likelihood_wiring():
     """In a paired + XENONnT model only XENONnT gets +3.7/-4.2; the paired term stays eq. (20)."""
-    obs = likelihood.observations(["paired", "xenonnt"])
-    physics = rates.build_model(obs.datasets, "paper", exposures=likelihood.exposures(obs))
-    model = bayesian.build_pymc_model(physics, obs, {"ee_u": UNIFORM}, xenonnt_errors="asymmetric")
+    obs = observations(["paired", "xenonnt"], likelihoods={"xenonnt": "split_normal"})
+    physics = physics_model(obs.sources, "paper", physics="paper")
+    model = build_pymc_model(physics, obs, {"ee_u": UNIFORM}).model
     logp = model.compile_logp(vars=[model["signal"]], sum=False)
     eps = pt.dmatrix("eps")
     events = pytensor.function([eps], rates.expected_events(physics, eps))
@@ -218,11 +226,12 @@ def test_asymmetric_likelihood_wiring():
 # -- (f) diagnostics -----------------------------------------------------------------------------------
 
 def test_diagnostics_failure_names_variable(tmp_path):
-    spec = validate_spec({
-        "schema_version": 1, "kind": "posterior", "name": "tiny", "datasets": ["xenonnt"],
-        "priors": {"ee_u": UNIFORM}, "sampler": {"chains": 1, "draws": 20, "tune": 20},
+    spec = typed(validate_spec({
+        "schema_version": 1, "kind": "posterior", "name": "tiny", "physics": "paper", "datasets": ["xenonnt"],
+        "priors": {"ee_u": {"dist": "uniform", "lower": -1.0, "upper": 1.0}},
+        "sampler": {"chains": 1, "draws": 20, "tune": 20},
         "diagnostics": {"min_ess_bulk": 1e6}, "figures": {"enabled": False},
-    })
+    }))
     with pytest.raises(DiagnosticsFailed, match=r"ee_u: ess_bulk = [0-9.]+ is below diagnostics.min_ess_bulk = 1e\+06"
                                                 r".*sampler\.tune"):
         run(spec, tmp_path, lambda message: None)
@@ -233,8 +242,9 @@ def test_diagnostics_failures_lists_every_check():
     diag = {"variables": {"ee_u": {"r_hat": 1.2, "ess_bulk": 50.0, "ess_tail": None},
                           "acceptance_scale[xenonnt]": {"r_hat": 1.0, "ess_bulk": 900.0, "ess_tail": 900.0}},
             "divergences": 3, "bfmi": [0.9, 0.1]}
-    thresholds = {"max_r_hat": 1.01, "min_ess_bulk": 400, "min_ess_tail": 400, "max_divergences": 0, "min_bfmi": 0.3}
-    failures = bayesian.diagnostics_failures(diag, thresholds)
+    thresholds = sampling.Thresholds(max_r_hat=1.01, min_ess_bulk=400, min_ess_tail=400, max_divergences=0,
+                                     min_bfmi=0.3)
+    failures = sampling.diagnostics_failures(diag, thresholds)
     assert [f.split(" = ")[0] for f in failures] == ["ee_u: r_hat", "ee_u: ess_bulk", "ee_u: ess_tail",
                                                      "sampler: divergences", "chain 1: bfmi"]
     assert "undefined (NaN) is not within diagnostics.min_ess_tail = 400" in failures[2]
@@ -245,7 +255,7 @@ def test_bfmi_matches_arviz():
     import xarray as xr
 
     energy = np.cumsum(np.random.default_rng(0).normal(size=(3, 500)), axis=1)
-    ours = bayesian.bfmi(energy)
+    ours = sampling.bfmi(energy)
     tree = xr.DataTree.from_dict({"sample_stats": xr.Dataset({"energy": (("chain", "draw"), energy)})})
     theirs = az.bfmi(tree)["energy"].values
     np.testing.assert_allclose(ours, theirs, rtol=5e-3)  # ArviZ uses var with ddof = 1
