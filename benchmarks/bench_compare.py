@@ -23,9 +23,9 @@ def main() -> int:
     os.environ.setdefault("PYTENSOR_FLAGS", f"base_compiledir={REPO / '.pytensor'}")
     os.environ.setdefault("MPLBACKEND", "Agg")
     from bayes_nsi.app.runners.compare import run
-    from bayes_nsi.app.spec import load_spec
+    from bayes_nsi.app.typed_spec import load
 
-    spec = load_spec(SPEC)
+    spec = load(SPEC)
     load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
         started, cpu_before = time.perf_counter(), _cpu_seconds()

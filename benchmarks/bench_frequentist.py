@@ -18,10 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-from bayes_nsi.inference import scans as frequentist
-
 from bayes_nsi.inference import observations as likelihood
-from bayes_nsi.physics.couplings import COUPLINGS
+from bayes_nsi.inference import scans as frequentist
+from bayes_nsi.names import COUPLINGS
 
 REPO = Path(__file__).resolve().parents[1]
 POINTS = 801  # the grid of models/paper.toml; every interval endpoint is root-refined to 1e-6

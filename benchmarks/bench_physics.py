@@ -24,6 +24,7 @@ import numpy as np
 import pytensor
 import pytensor.tensor as pt
 
+from bayes_nsi.experiments.physics_model import physics_model
 from bayes_nsi.physics import rates
 
 TARGET_US_PER_POINT = 50.0
@@ -52,7 +53,7 @@ def main() -> None:
     parser.add_argument("--repeats-large", type=int, default=20, help="repeats at batch 2001")
     args = parser.parse_args()
 
-    model, t_model = timed(rates.build_model, ("paired", "us2", "xenonnt"), "paper")
+    model, t_model = timed(physics_model, ("paired", "us2", "xenonnt"), "paper")
     eps = pt.dmatrix("eps")
     events = rates.expected_events(model, eps)
     grad = pytensor.grad(pt.sum(events), eps)

@@ -2,7 +2,7 @@
 
 Prints, for the spec's sampler settings (4 chains x 1000 draws) or the overrides given: the wall time of
 import and model building, of compilation + NUTS + log-likelihood + posterior predictive
-(``bayesian.sample``, the runner's code path) and of the diagnostics; the NUTS time alone; the worst r_hat,
+(``sampling.sample``, the runner's code path) and of the diagnostics; the NUTS time alone; the worst r_hat,
 the smallest bulk and tail ESS, ESS per second, the rank-uniformity test, divergences and E-BFMI. The
 project target is under 60 s on 2 cores with r_hat < 1.01 and ESS_bulk > 1000 for every parameter;
 nothing is asserted.
@@ -15,6 +15,7 @@ nothing is asserted.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import time
 from pathlib import Path
@@ -39,50 +40,49 @@ def parse() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def run_nuts(setup, sampler: dict, names: list[str]):
-    """NUTS through bayesian.sample; returns (label, NUTS seconds, per-parameter stats, divergences, bfmi)."""
-    from bayes_nsi.inference import bayesian
+def run_nuts(setup, sampler, names: list[str]):
+    """NUTS through sampling.sample; returns (label, NUTS seconds, per-parameter stats, divergences, bfmi)."""
+    from bayes_nsi.inference import sampling
 
-    idata = bayesian.sample(setup.model, sampler, progressbar=False)
-    diag = bayesian.compute_diagnostics(idata, names)
-    adaptation = "pymc" if sampler["engine"] == "pymc" else ("low_rank" if sampler["low_rank_mass_matrix"] else "diag")
-    label = (f"NUTS[{sampler['engine']}, {adaptation}] {sampler['chains']} chains x {sampler['draws']} draws, "
-             f"tune {sampler['tune']}, target_accept {sampler['target_accept']}")
+    idata = sampling.sample(setup.model, sampler, setup.observed, progressbar=False)
+    diag = sampling.compute_diagnostics(idata, names)
+    label = (f"NUTS[{sampler.engine}, {sampler.adaptation}] {sampler.chains} chains x {sampler.draws} draws, "
+             f"tune {sampler.tune}, target_accept {sampler.target_accept}")
     values = {k: [v[k] for v in diag["variables"].values()] for k in STATS}
     bfmi = [round(b, 2) for b in diag["bfmi"]]
     return label, float(idata["posterior"].attrs["sampling_time"]), values, diag["divergences"], bfmi
 
 
-def run_smc(setup, sampler: dict, names: list[str]):
+def run_smc(setup, sampler, names: list[str]):
     """pm.sample_smc; ArviZ's r_hat and ESS treat the particles as chains, which SMC's are not quite."""
     import arviz as az
     import pymc as pm
 
-    from bayes_nsi.inference import bayesian
+    from bayes_nsi.inference import sampling
 
     with setup.model:
-        idata = pm.sample_smc(draws=sampler["draws"], chains=sampler["chains"], cores=os.cpu_count(),
-                              random_seed=sampler["seed"], progressbar=False)
+        idata = pm.sample_smc(draws=sampler.draws, chains=sampler.chains, cores=os.cpu_count(),
+                              random_seed=sampler.seed, progressbar=False)
     stats = {"r_hat": az.rhat(idata, var_names=names), "ess_bulk": az.ess(idata, var_names=names, method="bulk"),
              "ess_tail": az.ess(idata, var_names=names, method="tail")}
     values = {k: [float(v.to_dataset()[n]) for n in names] for k, v in stats.items()}
-    values["rank_p"] = [float(bayesian.rank_uniformity(idata["posterior"][n], b))
+    values["rank_p"] = [float(sampling.rank_uniformity(idata["posterior"][n], b))
                         for n, b in zip(names, values["ess_bulk"], strict=True)]
-    return f"SMC {sampler['chains']} chains x {sampler['draws']} particles", None, values, "n/a", "n/a"
+    return f"SMC {sampler.chains} chains x {sampler.draws} particles", None, values, "n/a", "n/a"
 
 
 def main() -> None:
     args = parse()
     start, cpu = time.perf_counter(), time.process_time()
-    from bayes_nsi.inference import bayesian
-    from bayes_nsi.app.spec import load_spec
+    from bayes_nsi.app.runners.posterior import setup as posterior_setup
+    from bayes_nsi.app.typed_spec import load
 
-    spec = load_spec(args.spec)
+    spec = load(args.spec)
     overrides = {"target_accept": args.target_accept, "tune": args.tune, "draws": args.draws, "seed": args.seed,
                  "engine": args.engine, "low_rank_mass_matrix": args.low_rank}
-    sampler = spec["sampler"] | {k: v for k, v in overrides.items() if v is not None}
-    setup = bayesian.from_spec(spec)
-    names = [*setup.couplings, *(n for n in bayesian.NUISANCES if n in spec["nuisances"])]
+    sampler = dataclasses.replace(spec.sampler, **{k: v for k, v in overrides.items() if v is not None})
+    setup = posterior_setup(spec)
+    names = [*setup.couplings, *setup.nuisances.names]
     built = time.perf_counter()
     label, nuts_s, values, divergences, bfmi = (run_smc if args.smc else run_nuts)(setup, sampler, names)
     done = time.perf_counter()
