@@ -8,6 +8,8 @@ import pymc as pm
 import pytest
 from scipy import stats
 
+from bayes_nsi.app.spec import validate_spec
+from bayes_nsi.app.typed_spec import typed
 from bayes_nsi.inference import evidence
 from bayes_nsi.inference.evidence import (
     Evidence,
@@ -15,34 +17,38 @@ from bayes_nsi.inference.evidence import (
     density_at,
     favoured,
     jeffreys,
-    log_likelihood,
     quadrature_ln_z,
     smc_evidence,
 )
+from bayes_nsi.inference.observations import log_likelihood, observations
+from bayes_nsi.inference.priors import Nuisances, Prior
 from bayes_nsi.inference.scans import Chi2Scanner
-from bayes_nsi.inference.observations import observations
-from bayes_nsi.app.spec import validate_spec
 
 DATASETS = ("paired", "us2", "xenonnt")
-UNIFORM = {"dist": "uniform", "lower": -1.0, "upper": 1.0}
+UNIFORM = Prior.uniform(-1.0, 1.0)
 B16_FLUX, B16_REL = 5.46, 0.12  # 1e6 cm^-2 s^-1 and relative error (Vinyoles et al. 2017)
+# Table II of the reference paper: measured 8B events and the error of eq. (20), written here independently.
+TABLE_II = {"paired": (3.5, 1.3), "us2": (75.0, 28.0), "xenonnt": (10.7, 3.95)}
+FLUX_B16 = Nuisances(flux_8b="b16")
 
 
-def compare_spec(**extra) -> dict:
-    spec = {"schema_version": 1, "kind": "compare", "datasets": list(DATASETS),
-            "compare": {"hypotheses": ["sm", "ee_u"]}, "priors": {"default": UNIFORM},
+def compare_spec(**extra):
+    """A typed compare spec (the runner's input)."""
+    spec = {"schema_version": 1, "kind": "compare", "physics": "paper", "datasets": list(DATASETS),
+            "compare": {"hypotheses": ["sm", "ee_u"]}, "priors": {"default": {"dist": "uniform", "lower": -1.0,
+                                                                               "upper": 1.0}},
             "nuisances": {"flux_8b": {"prior": "b16"}}, **extra}
-    return validate_spec(spec)
+    return typed(validate_spec(spec))
+
+
+def study_model(priors, nuisances=FLUX_B16, obs=None) -> StudyModel:
+    """The compare runner's model of the three data sets (Gaussian terms, paper acceptance)."""
+    return StudyModel.of(obs or observations(DATASETS), "paper", priors, nuisances, DATASETS)
 
 
 @pytest.fixture(scope="module")
 def scanner() -> Chi2Scanner:
     return Chi2Scanner.for_data(observations(DATASETS))
-
-
-@pytest.fixture(scope="module")
-def spec() -> dict:
-    return compare_spec()
 
 
 # -- Jeffreys scale (Trotta 2008, Table 1) --------------------------------------------------------------
@@ -76,7 +82,7 @@ def test_evidence_is_chain_mean_with_error_of_the_mean():
 
 
 def test_bayes_factor_errors_add_in_quadrature():
-    ln_b, err = comparison.bayes_factor(Evidence(-3.0, 0.3, ()), Evidence(-1.0, 0.4, ()))
+    ln_b, err = evidence.bayes_factor(Evidence(-3.0, 0.3, ()), Evidence(-1.0, 0.4, ()))
     assert (ln_b, err) == pytest.approx((-2.0, 0.5))
 
 
@@ -84,9 +90,9 @@ def test_final_log_marginal_likelihood_takes_last_stage_of_ragged_chains():
     ragged = np.empty(2, dtype=object)
     ragged[0], ragged[1] = [np.nan, -1.5], [np.nan, np.nan, -1.7]
     fake = {"sample_stats": {"log_marginal_likelihood": SimpleNamespace(values=ragged)}}
-    np.testing.assert_array_equal(comparison.final_log_marginal_likelihood(fake), [-1.5, -1.7])
+    np.testing.assert_array_equal(evidence.final_log_marginal_likelihood(fake), [-1.5, -1.7])
     square = {"sample_stats": {"log_marginal_likelihood": SimpleNamespace(values=np.array([[np.nan, -2.0]] * 3))}}
-    np.testing.assert_array_equal(comparison.final_log_marginal_likelihood(square), [-2.0] * 3)
+    np.testing.assert_array_equal(evidence.final_log_marginal_likelihood(square), [-2.0] * 3)
 
 
 def test_smc_linear_gaussian_matches_closed_form():
@@ -113,9 +119,9 @@ def test_quadrature_sm_matches_closed_form(scanner, flux):
     """Events are linear in the flux: y ~ N(k e0, S) with k ~ N(m, tau) gives y ~ N(m e0, S + tau^2 e0 e0^T)."""
     e0 = scanner.events(np.zeros((1, 12)))[0]
     mean, sd = {"b16": (B16_FLUX, B16_REL * B16_FLUX), "sno": (5.25, 0.20)}[flux]
-    obs = scanner.obs
-    cov = np.diag(obs.sigma**2) + (sd / B16_FLUX) ** 2 * np.outer(e0, e0)
-    exact = stats.multivariate_normal.logpdf(obs.value, mean / B16_FLUX * e0, cov)
+    value, sigma = np.array([TABLE_II[d] for d in DATASETS]).T
+    cov = np.diag(sigma**2) + (sd / B16_FLUX) ** 2 * np.outer(e0, e0)
+    exact = stats.multivariate_normal.logpdf(value, mean / B16_FLUX * e0, cov)
     assert quadrature_ln_z(scanner, DATASETS, {}, flux) == pytest.approx(exact, abs=1e-8)
 
 
@@ -128,35 +134,42 @@ def test_quadrature_grid_converged(scanner):
         quadrature_ln_z(scanner, DATASETS, two, "b16"), abs=1e-4)
 
 
-@pytest.mark.parametrize("errors", ["symmetric", "asymmetric"])
-def test_quadrature_likelihood_normalization_matches_pymc_model(scanner, errors):
+@pytest.mark.parametrize("xenonnt", ["gaussian", "split_normal"])
+def test_quadrature_likelihood_normalization_matches_pymc_model(scanner, xenonnt):
     """The quadrature's ln L equals the PyMC model's log density of the measurements, constants included."""
-    spec = compare_spec(nuisances={}, likelihood={"xenonnt_errors": errors})
-    model = StudyModel.of(spec, DATASETS, {}).build()
+    obs = observations(DATASETS, likelihoods={"xenonnt": xenonnt})
+    model = study_model({}, Nuisances(), obs).build()
     pymc_logp = model.compile_logp(vars=[model["signal"]])({})
-    ours = log_likelihood(scanner.events(np.zeros((1, 12)))[0], scanner.obs, errors)
+    ours = log_likelihood(scanner.events(np.zeros((1, 12)))[0], obs)
     assert ours == pytest.approx(pymc_logp, abs=1e-10)
 
 
 # -- SMC on the physics model against the quadrature ------------------------------------------------------
 
 
-@pytest.mark.parametrize(("free", "tolerance"), [(("ee_u",), 0.1), (("ee_u", "ee_d"), 0.2)])
-def test_smc_evidence_matches_quadrature(scanner, spec, free, tolerance):
+@pytest.mark.slow
+@pytest.mark.parametrize("free", [("ee_u",), ("ee_u", "ee_d")])
+def test_smc_evidence_matches_quadrature(scanner, free):
+    """Within 4 of its own reported errors (error of the mean of 4 chains). Over the 48 one-coupling ln Z of
+    models/compare_sm_vs_nsi.toml the reported error (mean 0.018) was 0.75 of the scatter about the
+    quadrature (0.024, largest 0.07), so 4 reported errors are 3 true ones; the error must be small (< 0.05)
+    for the check to resolve anything."""
     priors = {c: UNIFORM for c in free}
-    model = StudyModel.of(spec, DATASETS, priors)
-    smc = comparison.evidence_job(model, draws=1000, chains=4, seed=5)
+    model = study_model(priors)
+    smc = evidence.evidence_job(model, draws=1000, chains=4, seed=5)
     quad = quadrature_ln_z(scanner, DATASETS, priors, "b16")
-    assert abs(smc.ln_z - quad) < tolerance, (smc, quad)
+    assert smc.ln_z_err < 0.05, smc
+    assert abs(smc.ln_z - quad) < 4 * smc.ln_z_err, (smc, quad)
 
 
-def test_savage_dickey_matches_quadrature_bayes_factor(scanner, spec):
+@pytest.mark.slow
+def test_savage_dickey_matches_quadrature_bayes_factor(scanner):
     """Tolerance 3 sigma of the estimator's own error: KDE standard deviation sqrt(R(K) / (n_eff h f)) from
     the bulk ESS (~1000 for this bimodal posterior, giving ~0.07) plus its bias correction (~0.02) in
     quadrature; the error must itself be small enough (< 0.15) for the check to mean something."""
     exact = (quadrature_ln_z(scanner, DATASETS, {"ee_u": UNIFORM}, "b16")
              - quadrature_ln_z(scanner, DATASETS, {}, "b16"))
-    sd = comparison.savage_dickey_job(StudyModel.of(spec, DATASETS, {"ee_u": UNIFORM}), seed=5)
+    sd = evidence.savage_dickey_job(study_model({"ee_u": UNIFORM}), seed=5)
     assert sd.ln_b_err < 0.15
     assert abs(sd.ln_b - exact) < 3 * sd.ln_b_err, (sd, exact)
 
@@ -186,27 +199,34 @@ def test_density_error_is_calibrated():
 # -- the runner ---------------------------------------------------------------------------------------------
 
 
-def test_runner_output_shape(tmp_path):
+@pytest.mark.slow
+def test_runner_numbers(tmp_path):
+    """The compare runner's table against independent numbers: every block's SM evidence against the closed
+    form (Gaussian measurements with the flux nuisance, paper-mode SM events 2.4 and 11.3 of the paper),
+    every ln B against the quadrature, each within 4 of the runner's reported errors; the prior-sensitivity
+    law ln B(2w) - ln B(w) = -ln 2 once the prior holds the whole likelihood (w >= 1 here)."""
     from bayes_nsi.app.runners.compare import run
 
     spec = compare_spec(datasets=["paired", "xenonnt"], compare={"hypotheses": ["ee_u"], "savage_dickey": False},
                         smc={"draws": 300, "chains": 4, "seed": 2},
-                        prior_sensitivity={"coupling": "ee_u", "half_widths": [0.5, 1.0]})
-    extra = run(spec, tmp_path, lambda message: None)
-    assert "acceptance" not in extra and "study_s" in extra["timings"]
+                        prior_sensitivity={"coupling": "ee_u", "half_widths": [1.0, 2.0]})
+    run(spec, tmp_path, lambda message: None)
     table = json.loads((tmp_path / "bayes_factors.json").read_text())
-    assert set(table) == {"acceptance", "method", "combined", "paired", "xenonnt"}
-    assert table["acceptance"] == "paper"
-    for block in ("combined", "paired", "xenonnt"):
-        assert list(table[block]) == ["sm", "ee_u"]
-        row = table[block]["ee_u"]
-        assert {"ln_Z", "ln_Z_err", "ln_B_vs_sm", "ln_B_err"} <= set(row)
-        assert row["ln_B_vs_sm"] == pytest.approx(row["ln_Z"] - table[block]["sm"]["ln_Z"])
-        assert abs(row["ln_B_vs_sm"] - row["ln_B_quadrature"]) < 0.15
-        assert table[block]["sm"]["ln_B_vs_sm"] == 0.0
+    assert table["acceptance"] == "paper"  # every output states its acceptance mode
+    paper_sm = {"paired": 2.4, "xenonnt": 11.3}
+    mean, sd = B16_FLUX, B16_REL * B16_FLUX
+    for block, names in (("combined", ["paired", "xenonnt"]), ("paired", ["paired"]), ("xenonnt", ["xenonnt"])):
+        e0 = np.array([paper_sm[d] for d in names])
+        value, sigma = np.array([TABLE_II[d] for d in names]).T
+        exact = stats.multivariate_normal.logpdf(value, e0, np.diag(sigma**2) + (sd / mean) ** 2 * np.outer(e0, e0))
+        sm_row, row = table[block]["sm"], table[block]["ee_u"]
+        assert sm_row["ln_Z_err"] < 0.1 and row["ln_B_err"] < 0.15, (block, sm_row, row)
+        assert abs(sm_row["ln_Z"] - exact) < 4 * sm_row["ln_Z_err"], (block, sm_row["ln_Z"], exact)
+        assert abs(row["ln_B_vs_sm"] - row["ln_B_quadrature"]) < 4 * row["ln_B_err"], (block, row)
     sensitivity = json.loads((tmp_path / "prior_sensitivity.json").read_text())
-    assert sensitivity["half_widths"] == [0.5, 1.0] and len(sensitivity["ln_B_quadrature"]) == 2
-    assert sensitivity["ln_B_smc"][1] == pytest.approx(table["combined"]["ee_u"]["ln_B_vs_sm"])  # same model
-    for name in ("bayes_factors.md", "bayes_factors.csv", "bayes_factors.png", "prior_sensitivity.png"):
-        assert (tmp_path / name).is_file()
+    assert sensitivity["half_widths"] == [1.0, 2.0]
+    quad = sensitivity["ln_B_quadrature"]
+    assert quad[1] - quad[0] == pytest.approx(-np.log(2.0), abs=0.005)
+    # the w = 1 model is the ee_u hypothesis itself: its evidence is computed once and reused
+    assert sensitivity["ln_B_smc"][0] == pytest.approx(table["combined"]["ee_u"]["ln_B_vs_sm"], rel=1e-12)
     assert "acceptance: paper" in (tmp_path / "bayes_factors.md").read_text()
