@@ -47,6 +47,7 @@ nb_execution_raise_on_error = True  # a failing cell fails the build
 nb_execution_show_tb = True  # and its traceback is in the build log
 nb_execution_cache_path = str(DOCS / "_build" / ".jupyter_cache")
 nb_merge_streams = True
+nb_render_markdown_format = "myst"  # Markdown outputs (the notebooks' tables) rendered with tables and math
 
 # -- API reference -----------------------------------------------------------------------------------------
 # autosummary writes one stub per module into docs/api/ (api.md); a stub left from a module renamed since
