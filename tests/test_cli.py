@@ -16,6 +16,7 @@ from bayes_nsi.app import runners as analyses
 from bayes_nsi.app.cli import main
 from bayes_nsi.app.results import atomic_result_dir, save_figure, write_csv, write_json, write_manifest
 from bayes_nsi.app.spec import load_spec
+from bayes_nsi.app.typed_spec import load
 from bayes_nsi.errors import DiagnosticsFailed
 
 HERE = Path(__file__).parent
@@ -60,13 +61,14 @@ def test_successful_run_writes_results_and_manifest(tmp_path, use_runner, capsys
     assert sorted(p.name for p in out.iterdir()) == ["done.txt", "manifest.json", "table.csv"]
     assert os.listdir(out.parent) == ["freq"]
     manifest = json.loads((out / "manifest.json").read_text())
-    assert MANIFEST_KEYS | {"points", "spec_file"} == set(manifest)
+    assert MANIFEST_KEYS | {"points", "spec_file", "physics"} == set(manifest)
     assert manifest["version"] == metadata.version("bayes_nsi")
     assert {"python", "numpy", "jsonschema"} <= set(manifest["versions"])
     assert manifest["spec"] == load_spec(GOOD_SPEC)
     assert (manifest["kind"], manifest["acceptance"], manifest["seed"]) == ("frequentist", "paper", None)
     assert manifest["timings"]["scan_s"] == 0.25 and manifest["timings"]["total_wall_s"] >= 0
     assert manifest["points"] == 2001 and manifest["spec_file"] == str(GOOD_SPEC)
+    assert manifest["physics"] == manifest["spec"]["physics"] == load(GOOD_SPEC).physics  # the rate formula used
 
 
 def test_quiet_run_prints_only_the_destination(tmp_path, use_runner, capsys):
