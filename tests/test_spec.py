@@ -223,7 +223,10 @@ def test_schema_names_are_the_packages_names():
     aliases = {key for d in REGISTRY.values() for key in d.likelihood_aliases}
     assert set(defs["likelihood_key"]["enum"]) == set(REGISTRY) | aliases
     assert tuple(node["properties"]["acceptance"]["enum"]) == names.ACCEPTANCE_MODES
+    assert tuple(node["properties"]["physics"]["enum"]) == names.PHYSICS_MODES
+    assert node["properties"]["physics"]["default"] == names.DEFAULT_PHYSICS
     # and the raw schema file really lists none of them (the names live in one place)
     raw = resources.files("bayes_nsi.app").joinpath("schema", SCHEMA_FILE).read_text(encoding="utf-8")
-    for name in (*names.COUPLINGS, *REGISTRY):
+    physics_only = [m for m in names.PHYSICS_MODES if m not in names.ACCEPTANCE_MODES]  # "paper" is both
+    for name in (*names.COUPLINGS, *REGISTRY, *physics_only):
         assert f'"{name}"' not in raw, name
