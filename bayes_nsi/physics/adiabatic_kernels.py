@@ -221,7 +221,7 @@ class PopulationsVJP(Op):
     def perform(self, node, inputs, output_storage):
         output_storage[0][0] = populations_vjp(*(np.ascontiguousarray(x) for x in inputs))
 
-    def infer_shape(self, fgraph, node, shapes):
+    def infer_shape(self, node, shapes):
         return [shapes[0]]
 
     def pullback(self, inputs, outputs, output_grads):
@@ -244,7 +244,7 @@ class Populations(Op):
     def perform(self, node, inputs, output_storage):
         output_storage[0][0] = populations_forward(*(np.ascontiguousarray(x) for x in inputs))
 
-    def infer_shape(self, fgraph, node, shapes):
+    def infer_shape(self, node, shapes):
         return [(shapes[0][0], shapes[1][0], 2)]
 
     def connection_pattern(self, node):
