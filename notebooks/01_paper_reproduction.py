@@ -19,7 +19,6 @@
 import os
 import time
 
-import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import Markdown, display
 
@@ -62,7 +61,7 @@ enu = np.geomspace(0.1, 18.0, 400)
 ee_u_values = [-0.5, -0.2, 0.0, 0.2, 0.5]
 curves = {v: bayes_nsi.survival_probability(enu, physics="paper", ee_u=v) for v in ee_u_values}
 fig1 = plots.fig1_survival(enu, curves, "two-flavour, production-averaged (eq. 16)")
-plt.show()
+display(fig1)
 
 # %%
 # Sanity of Fig. 1, each assert with the failure it catches:
@@ -107,9 +106,9 @@ scans = frequentist.profiles(scanner, COUPLINGS, -1.0, 1.0, 801, LEVELS)
 print(f"48 profiles in {time.perf_counter() - t0:.1f} s (including the graph compilation)")
 note = "acceptance: paper normalization (SM = 2.4, 46.8, 11.3 events)"
 fig2 = plots.fig_profiles(scans, "u", note)
-plt.show()
+display(fig2)
 fig3 = plots.fig_profiles(scans, "d", note)
-plt.show()
+display(fig3)
 
 # %% [markdown]
 # ## Fig. 4: 90 % CL contours ($\Delta\chi^2 = 4.61$) in the diagonal planes
@@ -121,7 +120,7 @@ for x, y in (("ee_u", "ee_d"), ("mumu_u", "mumu_d"), ("tautau_u", "tautau_d")):
     planes[(x, y)] = frequentist.contours(scanner, x, y, (-1.0, 1.0), (-1.0, 1.0), 201, 4.61)
 print(f"3 planes in {time.perf_counter() - t0:.1f} s")
 fig4 = plots.fig4_contours(planes, note)
-plt.show()
+display(fig4)
 
 # %%
 # Every plane has closed or edge-ending contour lines for every data set, and their vertices lie on
