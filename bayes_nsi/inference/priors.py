@@ -1,7 +1,7 @@
 """Priors and nuisances as data (in the manner of pymc-marketing's ``Prior``): described first, turned into
 PyMC variables by one function, with densities and supports available without PyMC.
 
-Nuisances beyond the paper (physics-notes): the 8B flux, B16-GS98 5.46 +- 12 % (Vinyoles et al.,
+Nuisances beyond the paper (docs/physics.md): the 8B flux, B16-GS98 5.46 +- 12 % (Vinyoles et al.,
 ApJ 835 (2017) 202) or SNO 5.25 +- 0.20 (Aharmim et al., PRC 88 (2013) 025501), in 1e6 cm^-2 s^-1; the
 neutron rms radius R_n ~ Normal(R_C + 0.2 fm, sigma) (xenon's neutron skin is unmeasured); a per-data-set
 acceptance multiplier ~ Normal(1, sigma) truncated at 0 (the curves' own uncertainties are not public).

@@ -1,6 +1,6 @@
 """Physical constants, oscillation parameters and the xenon target (with sources).
 
-Values follow ``docs/physics-notes.md`` of the project brief; equation numbers are those of the
+Values follow docs/physics.md (Physics and conventions); equation numbers are those of the
 reference paper (Aristizabal Sierra, Mishra, Strigari, "Implications of first neutrino-induced nuclear
 recoil measurements in direct detection experiments").
 """
@@ -22,7 +22,7 @@ G_V_PROTON = 0.5 - 2.0 * SIN2_THETA_W  # eq. (2)
 G_V_NEUTRON = -0.5  # eq. (2)
 
 HBARC_GEV_CM = 1.973269804e-14  # hbar c [GeV cm] (PDG)
-# 2 sqrt(2) G_F n_e E_nu in eV^2 per (n_e / (N_A cm^-3)) per MeV (physics-notes "Units"): G_F n_e is in
+# 2 sqrt(2) G_F n_e E_nu in eV^2 per (n_e / (N_A cm^-3)) per MeV (docs/physics.md, "Units"): G_F n_e is in
 # GeV^-2 cm^-3, (hbar c)^3 turns it into GeV, E_nu in MeV is 1e-3 GeV, and 1 GeV^2 = 1e18 eV^2. = 1.52649e-7.
 MATTER_POTENTIAL_EV2 = 2.0 * np.sqrt(2.0) * G_FERMI_GEV2 * AVOGADRO * HBARC_GEV_CM**3 * 1e-3 * 1e18
 

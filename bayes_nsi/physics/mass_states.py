@@ -2,7 +2,7 @@
 
 A nu_e produced at r leaves the Sun adiabatically; the relative phases average out over 1 AU, so it
 arrives as an incoherent mixture of vacuum mass states nu_k with probabilities |V_ek(r)|^2, V the
-matter mixing matrix at production (physics-notes, "Exact physics"). Averaged over the production
+matter mixing matrix at production (docs/physics.md, "Exact physics"). Averaged over the production
 region of one flux: p_k(E) = sum_r w_r |V_ek(E, r)|^2, with sum_k p_k = 1.
 
 ``method="exact"``: V from the full Hamiltonian of eq. (7),

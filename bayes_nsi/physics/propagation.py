@@ -55,7 +55,7 @@ def matter_cos2theta(enu_mev, n_e, y_n, eps_dn, osc: Oscillation):
     b = 2.0 * potential * (y_u * eps_nu + y_d * eps_nd)  # eq. (13)
     cos2, sin2 = 1.0 - 2.0 * osc.sin2_th12, 2.0 * np.sqrt(osc.sin2_th12 * (1.0 - osc.sin2_th12))
     num = osc.dm21_ev2 * cos2 - a
-    return num / pt.sqrt(num**2 + (osc.dm21_ev2 * sin2 + b) ** 2)  # second eq. (15), dm21 (physics-notes)
+    return num / pt.sqrt(num**2 + (osc.dm21_ev2 * sin2 + b) ** 2)  # second eq. (15), dm21 (docs/physics.md)
 
 
 def local_survival(enu_mev, n_e, y_n, eps_dn, osc: Oscillation):

@@ -119,7 +119,7 @@ def _detector_kernel(detector: Detector, nucleus: Nucleus, enu_nodes: np.ndarray
     e_end = b8.enu_mev[b8.pdf > 0][-1] + (b8.enu_mev[1] - b8.enu_mev[0])
     k0, kp = np.zeros(len(er)), np.zeros((len(er), len(RATE_FLUXES) * len(enu_nodes)))
     for i, e_r in enumerate(er):
-        e_min = np.sqrt(nucleus.mass_gev * e_r / 2.0)  # physics-notes: E_min = sqrt(m_N E_r / 2)
+        e_min = np.sqrt(nucleus.mass_gev * e_r / 2.0)  # docs/physics.md: E_min = sqrt(m_N E_r / 2)
         if e_min >= e_end:  # above the largest 8B recoil: no event (k0, kp stay zero)
             continue
         grid = np.concatenate([[e_min], b8.enu_mev[(b8.enu_mev > e_min) & (b8.enu_mev < e_end)], [e_end]])
