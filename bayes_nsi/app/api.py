@@ -8,6 +8,7 @@ import numpy as np
 import pytensor
 import pytensor.tensor as pt
 
+import bayes_nsi.pytensor_config  # noqa: F401  (cache-independent numba code; see its docstring)
 from bayes_nsi.experiments.physics_model import physics_model
 from bayes_nsi.experiments.registry import REGISTRY, available, get
 from bayes_nsi.names import ACCEPTANCE_MODES, DEFAULT_PHYSICS

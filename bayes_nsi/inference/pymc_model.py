@@ -17,6 +17,7 @@ import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
 
+import bayes_nsi.pytensor_config  # noqa: F401  (cache-independent numba code; see its docstring)
 from bayes_nsi.inference.likelihoods import Gaussian, SplitNormal, _split_normal_logp, _split_normal_random
 from bayes_nsi.inference.observations import Observations, chi2_per_dataset
 from bayes_nsi.inference.priors import R_N_MIN_FM, Nuisances, Prior, b16_flux, flux_8b_prior

@@ -15,6 +15,7 @@ import numpy as np
 import pymc as pm
 import xarray as xr
 
+import bayes_nsi.pytensor_config  # noqa: F401  (cache-independent numba code; see its docstring)
 from bayes_nsi.errors import DiagnosticsFailed
 
 ENGINES = ("nutpie", "pymc")

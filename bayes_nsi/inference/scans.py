@@ -14,6 +14,7 @@ import numpy as np
 import pytensor
 import pytensor.tensor as pt
 
+import bayes_nsi.pytensor_config  # noqa: F401  (cache-independent numba code; see its docstring)
 from bayes_nsi.experiments.physics_model import physics_model
 from bayes_nsi.inference.intervals import ContourResult, ProfileResult, contour_lines, profile_scan
 from bayes_nsi.inference.observations import Observations, chi2_per_dataset, combine, exposures
