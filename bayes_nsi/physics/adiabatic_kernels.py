@@ -21,10 +21,13 @@ Why kernels and not a PyTensor expression graph (measured on the 2-core developm
 backend, batch 2001 x 544 nodes): a batched ``pt.linalg.eigh`` costs 4.2 us per matrix (7.5 us with its
 gradient), 100x the whole paper-mode graph; the same closed form written as a PyTensor elementwise graph
 costs 57 ns per node for the value and 158 ns with the gradient (PyTensor's generated loops are not
-SIMD-vectorized), i.e. exact mode ~3.5x the paper mode; these kernels, compiled with numba's numpy error
-model so that LLVM vectorizes them, take 13 ns (value) and 42 ns (vector-Jacobian product) per node.
-The vector-Jacobian product is the hand-written reverse pass of the forward kernel (checked against
-central finite differences in the tests).
+SIMD-vectorized), i.e. exact mode ~3.5x the paper mode; these kernels take 19 ns (value) and 35 ns
+(vector-Jacobian product) per node. They are compiled with numba's numpy error model (no division
+checks) and without fast-math flags (IEEE results, identical whatever the compile-cache state, as
+``bayes_nsi.pytensor_config`` requires of PyTensor's own code); LLVM vectorizes them because each inner
+loop writes independent elements (the sums over r in the value, over e in the gradient, run in the outer
+loop). The vector-Jacobian product is the hand-written reverse pass of the forward kernel (checked
+against central finite differences in the tests).
 """
 
 from __future__ import annotations
@@ -43,8 +46,6 @@ from pytensor.link.numba.dispatch.basic import register_funcify_default_op_cache
 CLIP = 1e-12  # |cos 3phi| <= 1 - CLIP: smallest level gap 2 sqrt3 p sin(sqrt(2 CLIP) / 3) = 1.6e-6 p
 P2_FLOOR = 1e-24  # floor of p^2 (a triple degeneracy), keeps det / p^3 finite
 SQRT3 = float(np.sqrt(3.0))
-# reassoc: vectorized sums; contract: FMA; arcp: x / y as x * (1 / y). No nnan / ninf: NaN and inf keep their meaning.
-FASTMATH = {"reassoc", "contract", "arcp"}
 POLY_DEGREE = 18
 
 
@@ -85,7 +86,7 @@ def _poly(c, t):
     return low + (c[16] + c[17] * t + c[18] * t2) * (t8 * t8)
 
 
-@numba.njit(cache=True, error_model="numpy", fastmath=FASTMATH)
+@numba.njit(cache=True, error_model="numpy")
 def populations_forward(b1, v, b0, w):
     """out[i, e, k] = sum_r w[r] |V_e,k+1|^2 of B0 + v[e, r] B1[i, :, r], k = 0, 1; shape (n_batch, n_e, 2).
 
@@ -96,19 +97,24 @@ def populations_forward(b1, v, b0, w):
     nb = b1.shape[0]
     ne, nr = v.shape
     im_em, im_et, im_mt = b0[6], b0[7], b0[8]
+    vt = np.ascontiguousarray(v.T)
     out = np.empty((nb, ne, 2))
+    acc1 = np.empty(ne)
+    acc2 = np.empty(ne)
     for i in range(nb):
-        for e in range(ne):
-            acc1 = 0.0
-            acc2 = 0.0
-            for r in range(nr):
-                vv = v[e, r]
-                de, dm, dt = b0[0] + vv * b1[i, 0, r], b0[1] + vv * b1[i, 1, r], b0[2] + vv * b1[i, 2, r]
-                em, et, mt = b0[3] + vv * b1[i, 3, r], b0[4] + vv * b1[i, 4, r], b0[5] + vv * b1[i, 5, r]
+        acc1[:] = 0.0
+        acc2[:] = 0.0
+        for r in range(nr):
+            u0, u1, u2, u3, u4, u5 = b1[i, 0, r], b1[i, 1, r], b1[i, 2, r], b1[i, 3, r], b1[i, 4, r], b1[i, 5, r]
+            wr = w[r]
+            for e in range(ne):
+                vv = vt[r, e]
+                de, dm, dt = b0[0] + vv * u0, b0[1] + vv * u1, b0[2] + vv * u2
+                em, et, mt = b0[3] + vv * u3, b0[4] + vv * u4, b0[5] + vv * u5
                 a_em, a_et, a_mt = em * em + im_em * im_em, et * et + im_et * im_et, mt * mt + im_mt * im_mt
                 p2 = max((de * de + dm * dm + dt * dt) / 6.0 + (a_em + a_et + a_mt) / 3.0, P2_FLOOR)
                 ip = 1.0 / np.sqrt(p2)
-                triple = em * mt * et - im_em * im_mt * et + (em * im_mt + im_em * mt) * im_et  # Re(B_em B_mt B_te)
+                triple = em * mt * et - im_em * im_mt * et + (em * im_mt + im_em * mt) * im_et
                 det = de * dm * dt + 2.0 * triple - de * a_mt - dm * a_et - dt * a_em
                 c3 = min(max(0.5 * det * ip * ip * ip, -1.0 + CLIP), 1.0 - CLIP)
                 hu = np.sqrt(0.5 + 0.5 * c3)
@@ -116,19 +122,20 @@ def populations_forward(b1, v, b0, w):
                 t = 2.0 * hu - 1.0
                 c = _poly(_C, t)
                 s = hd * _poly(_S, t)
-                minor = (dm * dt - a_mt) * ip * ip  # det of the mu-tau block, units of p^2
+                minor = (dm * dt - a_mt) * ip * ip
                 te = de * ip
                 x1, x2 = -c - SQRT3 * s, -c + SQRT3 * s
                 g21, g32, g31 = 2.0 * SQRT3 * s, 3.0 * c - SQRT3 * s, 3.0 * c + SQRT3 * s
                 inv = 1.0 / (g21 * g31 * g32)
-                acc1 += w[r] * (x1 * (x1 + te) + minor) * g32 * inv
-                acc2 -= w[r] * (x2 * (x2 + te) + minor) * g31 * inv
-            out[i, e, 0] = acc1
-            out[i, e, 1] = acc2
+                acc1[e] += wr * (x1 * (x1 + te) + minor) * g32 * inv
+                acc2[e] -= wr * (x2 * (x2 + te) + minor) * g31 * inv
+        for e in range(ne):
+            out[i, e, 0] = acc1[e]
+            out[i, e, 1] = acc2[e]
     return out
 
 
-@numba.njit(cache=True, error_model="numpy", fastmath=FASTMATH)
+@numba.njit(cache=True, error_model="numpy")
 def populations_vjp(b1, v, b0, w, g):
     """d/d b1 of sum(g * populations_forward(b1, v, b0, w)); g: (n_batch, n_e, 2), returns (n_batch, 6, n_r).
 
@@ -138,15 +145,13 @@ def populations_vjp(b1, v, b0, w, g):
     nb = b1.shape[0]
     ne, nr = v.shape
     im_em, im_et, im_mt = b0[6], b0[7], b0[8]
-    vt = np.ascontiguousarray(v.T)
-    gt = np.ascontiguousarray(g.transpose(0, 2, 1))
-    out = np.empty((nb, 6, nr))
+    out = np.zeros((nb, 6, nr))
     for i in range(nb):
-        for r in range(nr):
-            u0, u1, u2, u3, u4, u5 = b1[i, 0, r], b1[i, 1, r], b1[i, 2, r], b1[i, 3, r], b1[i, 4, r], b1[i, 5, r]
-            s0 = s1 = s2 = s3 = s4 = s5 = 0.0
-            for e in range(ne):
-                vv = vt[r, e]
+        for e in range(ne):
+            g1, g2 = g[i, e, 0], g[i, e, 1]
+            for r in range(nr):
+                vv = v[e, r]
+                u0, u1, u2, u3, u4, u5 = b1[i, 0, r], b1[i, 1, r], b1[i, 2, r], b1[i, 3, r], b1[i, 4, r], b1[i, 5, r]
                 # forward
                 de, dm, dt = b0[0] + vv * u0, b0[1] + vv * u1, b0[2] + vv * u2
                 em, et, mt = b0[3] + vv * u3, b0[4] + vv * u4, b0[5] + vv * u5
@@ -171,7 +176,7 @@ def populations_vjp(b1, v, b0, w, g):
                 inv = 1.0 / (g21 * g31 * g32)
                 f1, f2 = x1 * (x1 + te) + minor, x2 * (x2 + te) + minor
                 # reverse: out1 = f1 g32 inv, out2 = -f2 g31 inv (the sign folded into o2b)
-                o1b, o2b = w[r] * gt[i, 0, e], -w[r] * gt[i, 1, e]
+                o1b, o2b = w[r] * g1, -w[r] * g2
                 f1b, f2b = o1b * g32 * inv, o2b * g31 * inv
                 prodb = -(o1b * f1 * g32 + o2b * f2 * g31) * inv * inv
                 g21b = prodb * g31 * g32
@@ -198,14 +203,12 @@ def populations_vjp(b1, v, b0, w, g):
                 emb = tripleb * (mt * et + im_mt * im_et) + 2.0 * em * (a_emb + p2b / 3.0)
                 etb = tripleb * (em * mt - im_em * im_mt) + 2.0 * et * (a_etb + p2b / 3.0)
                 mtb = tripleb * (em * et + im_em * im_et) + 2.0 * mt * (a_mtb + p2b / 3.0)
-                s0 += vv * deb
-                s1 += vv * dmb
-                s2 += vv * dtb
-                s3 += vv * emb
-                s4 += vv * etb
-                s5 += vv * mtb
-            out[i, 0, r], out[i, 1, r], out[i, 2, r] = s0, s1, s2
-            out[i, 3, r], out[i, 4, r], out[i, 5, r] = s3, s4, s5
+                out[i, 0, r] += vv * deb
+                out[i, 1, r] += vv * dmb
+                out[i, 2, r] += vv * dtb
+                out[i, 3, r] += vv * emb
+                out[i, 4, r] += vv * etb
+                out[i, 5, r] += vv * mtb
     return out
 
 
