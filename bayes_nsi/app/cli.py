@@ -5,6 +5,7 @@ Exit codes: 0 done, 1 the run failed, 2 invalid spec or usage, 3 posterior diagn
 """
 
 import argparse
+import dataclasses
 import os
 import signal
 import sys
@@ -40,6 +41,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("spec", type=Path, help="TOML spec, e.g. models/paper.toml")
     run.add_argument("--out", type=Path, help="result folder (default: results/<spec file stem>)")
     run.add_argument("--quiet", action="store_true", help="print only where the results went")
+    run.add_argument("--scheduler", metavar="ADDRESS",
+                     help="study kinds: run the tasks on this running dask scheduler (e.g. tcp://10.1.2.3:8786) "
+                          "instead of the spec's [study] setting")
     run.set_defaults(handler=_run)
 
     validate = commands.add_parser("validate", help="check a spec without running it")
@@ -58,6 +62,12 @@ def _run(args: argparse.Namespace) -> int:
     except SpecError as exc:
         return _spec_error(exc)
     out = args.out if args.out is not None else Path("results") / args.spec.stem
+    if spec.study is not None:
+        spec = dataclasses.replace(spec, study=spec.study.for_run(out, args.scheduler))
+    elif args.scheduler is not None:
+        print(f"error: --scheduler: not used by kind {spec.kind!r}; allowed: a spec of kind coverage, "
+              "feldman_cousins or sbc", file=sys.stderr)
+        return EXIT_SPEC
     log = _silent if args.quiet else _to_stderr
     progress.enable(not args.quiet)
     os.environ.setdefault("MPLBACKEND", "Agg")

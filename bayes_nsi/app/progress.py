@@ -19,6 +19,11 @@ def enable(on: bool) -> None:
     _enabled = on
 
 
+def shown() -> bool:
+    """Whether bars are shown: switched on and stderr is a terminal."""
+    return _enabled and sys.stderr.isatty()
+
+
 @contextmanager
 def bar(label: str, total: int) -> Iterator[Callable[[], None]]:
     """A progress bar of ``total`` steps; yields the function that advances it by one."""

@@ -26,20 +26,24 @@ FILE_FIELD = "(file)"
 # Keys that only some kinds accept; every other key of the schema is accepted by all kinds.
 KINDS_OF_KEY = {
     "seed": ("frequentist",),
-    "profile": ("frequentist", "projection", "measurements", "binned"),
+    "profile": ("frequentist", "projection", "measurements", "binned", "coverage", "feldman_cousins"),
     "fit": ("measurements",),
     "contours": ("frequentist", "binned"),
     "binned": ("binned",),
     "physics_comparison": ("frequentist",),
     "reports": ("frequentist",),
-    "priors": ("posterior", "compare"),
-    "nuisances": ("posterior", "compare"),
+    "priors": ("posterior", "compare", "sbc"),
+    "nuisances": ("posterior", "compare", "sbc"),
     "sampler": ("posterior",),
     "diagnostics": ("posterior",),
     "compare": ("compare",),
     "smc": ("compare",),
     "prior_sensitivity": ("compare",),
     "projection": ("projection",),
+    "study": ("coverage", "feldman_cousins", "sbc"),
+    "coverage": ("coverage",),
+    "feldman_cousins": ("feldman_cousins",),
+    "sbc": ("sbc",),
 }
 # Sections each kind needs: one of each tuple must be present (posterior priors are checked apart).
 REQUIRED_SECTIONS = {
@@ -49,6 +53,9 @@ REQUIRED_SECTIONS = {
     "compare": (("compare",),),
     "projection": (("profile",), ("projection",)),
     "binned": (),
+    "coverage": (("profile",),),
+    "feldman_cousins": (("profile",),),
+    "sbc": (),
 }
 # Sections created (then filled with their defaults) when a spec of that kind leaves them out.
 DEFAULT_SECTIONS = {
@@ -58,6 +65,9 @@ DEFAULT_SECTIONS = {
     "compare": ("figures", "likelihood", "nuisances", "smc"),
     "projection": ("figures", "likelihood"),
     "binned": ("figures", "likelihood", "binned"),
+    "coverage": ("figures", "likelihood", "study", "coverage"),
+    "feldman_cousins": ("figures", "likelihood", "study", "feldman_cousins"),
+    "sbc": ("figures", "likelihood", "nuisances", "study", "sbc"),
 }
 
 
@@ -285,6 +295,8 @@ def _check_rules(spec: dict, source: str) -> None:
             raise SpecError(source, f"priors.{name}.lower", problem, "lower < upper")
     if spec["kind"] == "compare":
         _check_hypotheses(spec, source)
+    if "study" in spec:
+        _check_study(spec, source)
 
 
 def _check_kind_sections(spec: dict, source: str) -> None:
@@ -299,11 +311,11 @@ def _check_kind_sections(spec: dict, source: str) -> None:
             needs = " or ".join(_header(section) for section in alternatives)
             allowed = ", or ".join(f"{_header(section)} with keys {_section_keys(section)}" for section in alternatives)
             raise SpecError(source, alternatives[0], f"missing; kind {json.dumps(kind)} needs {needs}", allowed)
-    if kind == "posterior" and not set(spec.get("priors", {})) - {"default"}:
-        problem = 'no coupling prior; kind "posterior" needs at least one [priors.<coupling>] table'
+    if kind in ("posterior", "sbc") and not set(spec.get("priors", {})) - {"default"}:
+        problem = f'no coupling prior; kind "{kind}" needs at least one [priors.<coupling>] table'
         raise SpecError(source, "priors", problem, ", ".join(COUPLINGS))
-    if kind == "posterior" and "default" in spec.get("priors", {}):
-        raise SpecError(source, "priors.default", 'not used by kind "posterior" (it names no coupling to sample)',
+    if kind in ("posterior", "sbc") and "default" in spec.get("priors", {}):
+        raise SpecError(source, "priors.default", f'not used by kind "{kind}" (it names no coupling to sample)',
                         "one [priors.<coupling>] table per sampled coupling")
 
 
@@ -360,6 +372,41 @@ def likelihood_choices(spec: dict) -> dict[str, str]:
         elif owner.name in spec["datasets"]:
             out[owner.name] = owner.likelihood_aliases[key][value]
     return out
+
+
+# Likelihoods each study kind simulates and refits: the paper's Gaussian toys (inference.studies.paper), or
+# the measurements a compiled posterior swaps in (inference.studies.posterior_sbc).
+STUDY_LIKELIHOODS = {"coverage": ("gaussian",), "feldman_cousins": ("gaussian",), "sbc": ("gaussian", "split_normal")}
+
+
+def _check_study(spec: dict, source: str) -> None:
+    """Study kinds: a scheduler or serial, not both; likelihoods their toys support; no exposure override
+    where the toy model compiles the data sets' own exposures; true values inside the fitted range;
+    sbc.thin dividing sbc.draws."""
+    kind, study = spec["kind"], spec["study"]
+    if study["serial"] and "scheduler" in study:
+        raise SpecError(source, "study.serial", f"true together with study.scheduler = {_show(study['scheduler'])}",
+                        "serial = false with a scheduler, or no scheduler")
+    usable = STUDY_LIKELIHOODS[kind]
+    for key, value in spec.get("likelihood", {}).items():
+        owner = next((d for d in REGISTRY.values() if key in d.likelihood_aliases), None)
+        if (owner.likelihood_aliases[key][value] if owner else value) not in usable:
+            allowed = [v for v, lk in owner.likelihood_aliases[key].items() if lk in usable] if owner else usable
+            problem = f"{_show(value)} is not supported by kind {json.dumps(kind)}"
+            raise SpecError(source, f"likelihood.{key}", problem, ", ".join(allowed))
+    for name, override in spec.get("measurements", {}).items():
+        if kind != "sbc" and "exposure_tonne_year" in override:
+            raise SpecError(source, f"measurements.{name}.exposure_tonne_year", f"not used by kind {json.dumps(kind)}",
+                            "value, sigma")
+    if kind == "coverage":
+        (low, high), (first, last) = spec["profile"]["range"], spec["coverage"]["true_range"]
+        _check_range(source, "coverage.true_range", [first, last])
+        if first < low or last > high:
+            problem = f"[{_show(first)}, {_show(last)}] reaches outside profile.range = [{_show(low)}, {_show(high)}]"
+            raise SpecError(source, "coverage.true_range", problem, f"[lo, hi] inside [{_show(low)}, {_show(high)}]")
+    if kind == "sbc" and spec["sbc"]["draws"] % spec["sbc"]["thin"]:
+        problem = f"{spec['sbc']['thin']} does not divide sbc.draws = {spec['sbc']['draws']}"
+        raise SpecError(source, "sbc.thin", problem, "a divisor of sbc.draws")
 
 
 def _check_range(source: str, field: str, bounds: list) -> None:

@@ -7,6 +7,8 @@ the object (``raw``) for the manifest.
 
 from __future__ import annotations
 
+import dataclasses
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -75,6 +77,63 @@ class Binned:
 
 
 @dataclass(frozen=True)
+class StudySettings:
+    """Kinds coverage, feldman_cousins, sbc: how the tasks run (``inference.studies.engine.run_study``)."""
+
+    workers: int
+    scheduler: str | None
+    serial: bool
+    seed: int
+    folder: str | None  # task files; None until the CLI sets the default beside the result folder
+    compile_root: str | None
+    retries: int
+
+    def for_run(self, out: Path, scheduler: str | None = None) -> StudySettings:
+        """These settings for a run into the result folder ``out``: the task folder (default
+        ``<out parent>/.<out name>.tasks``) made absolute, since remote workers write into it; a ``scheduler``
+        (``bayes-nsi run --scheduler``) replaces the spec's and switches ``serial`` off."""
+        folder = self.folder if self.folder is not None else Path(out).parent / f".{Path(out).name}.tasks"
+        folder = os.path.abspath(folder)
+        if scheduler is None:
+            return dataclasses.replace(self, folder=folder)
+        return dataclasses.replace(self, folder=folder, scheduler=scheduler, serial=False)
+
+
+@dataclass(frozen=True)
+class CoverageToys:
+    """kind = "coverage": toys per true value (in tasks of toys_per_task), the true-value grid, fit grid points."""
+
+    toys: int
+    toys_per_task: int
+    true_range: tuple[float, float]
+    true_points: int
+    fit_points: int
+
+
+@dataclass(frozen=True)
+class FeldmanCousinsToys:
+    """kind = "feldman_cousins": toys per construction grid point, grid points on profile.range, fit grid points."""
+
+    toys: int
+    grid_points: int
+    fit_points: int
+
+
+@dataclass(frozen=True)
+class SBCSettings:
+    """kind = "sbc": replications (sims_per_task per task) and each posterior's nutpie settings."""
+
+    simulations: int
+    sims_per_task: int
+    draws: int
+    tune: int
+    chains: int
+    thin: int
+    target_accept: float
+    low_rank_mass_matrix: bool
+
+
+@dataclass(frozen=True)
 class Spec:
     """A validated, completed analysis spec. Sections a kind does not use are None (or empty)."""
 
@@ -104,6 +163,10 @@ class Spec:
     reference_physics: str | None = None  # kind frequentist: a physics mode computed beside the spec's
     ratio_values: tuple[float, ...] = ()  # couplings at which R/R_SM is tabulated in both modes
     binned: Binned | None = None
+    study: StudySettings | None = None  # kinds coverage, feldman_cousins, sbc
+    coverage: CoverageToys | None = None
+    feldman_cousins: FeldmanCousinsToys | None = None
+    sbc: SBCSettings | None = None
     flavour_check: bool = False  # kind frequentist: write flavour_check.json
     reproduction: bool = False  # kind frequentist: write reproduction.{md,json}
     raw: dict = field(default_factory=dict, hash=False, compare=False, repr=False)
@@ -129,7 +192,8 @@ def typed(raw: dict, source: str = "<spec>") -> Spec:
         return Prior(**{k: float(v) if k != "dist" else v for k, v in table.items()})
 
     kind = raw["kind"]
-    seed_section = {"posterior": "sampler", "compare": "smc"}.get(kind)
+    seed_section = {"posterior": "sampler", "compare": "smc", "coverage": "study", "feldman_cousins": "study",
+                    "sbc": "study"}.get(kind)
     priors = {c: prior(t) for c, t in raw.get("priors", {}).items() if c != "default"}
     default = raw.get("priors", {}).get("default")
     n = raw.get("nuisances", {})
@@ -163,6 +227,12 @@ def typed(raw: dict, source: str = "<spec>") -> Spec:
         reference_physics=raw["physics_comparison"]["reference"] if "physics_comparison" in raw else None,
         ratio_values=tuple(raw.get("physics_comparison", {}).get("values", ())),
         binned=Binned(tuple(raw["binned"]["datasets"])) if "binned" in raw else None,
+        study=StudySettings(**{"scheduler": None, "folder": None, "compile_root": None, **raw["study"]})
+        if "study" in raw else None,
+        coverage=CoverageToys(**{**raw["coverage"], "true_range": tuple(raw["coverage"]["true_range"])})
+        if "coverage" in raw else None,
+        feldman_cousins=FeldmanCousinsToys(**raw["feldman_cousins"]) if "feldman_cousins" in raw else None,
+        sbc=SBCSettings(**raw["sbc"]) if "sbc" in raw else None,
         flavour_check=raw.get("reports", {}).get("flavour_check", False),
         reproduction=raw.get("reports", {}).get("reproduction", False),
         raw=raw,

@@ -16,6 +16,9 @@ RUNNERS = {
     "compare": "bayes_nsi.app.runners.compare:run",
     "projection": "bayes_nsi.app.runners.projection:run",
     "measurements": "bayes_nsi.app.runners.measurements:run",
+    "coverage": "bayes_nsi.app.runners.coverage:run",
+    "feldman_cousins": "bayes_nsi.app.runners.feldman_cousins:run",
+    "sbc": "bayes_nsi.app.runners.sbc:run",
     "binned": "bayes_nsi.app.runners.binned:run",
 }
 

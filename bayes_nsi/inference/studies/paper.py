@@ -2,7 +2,7 @@
 
 A :class:`PaperCoupling` recipe names the coupling, the data-set key (one data set or ``combined``)
 and the measured values and errors; ``build()`` compiles the event graph once per worker process
-(shared by every coupling and key of the same data sets and acceptance) and returns a
+(shared by every coupling and key of the same data sets, acceptance and physics mode) and returns a
 :class:`~.models.GaussianChi2` whose events vary that coupling with the eleven others at zero.
 """
 
@@ -25,15 +25,16 @@ from bayes_nsi.physics.couplings import COUPLINGS
 _BATCH = 1000
 
 
-def _build_scanner(datasets: tuple[str, ...], acceptance: str) -> Chi2Scanner:
-    scanner = Chi2Scanner.for_data(observations(datasets), acceptance)
+def _build_scanner(datasets: tuple[str, ...], acceptance: str, physics: str = "paper") -> Chi2Scanner:
+    scanner = Chi2Scanner.for_data(observations(datasets), acceptance, physics)
     scanner.events(np.zeros((2, len(COUPLINGS))))  # numba compiles at the first call: do it in the build
     return scanner
 
 
-def _scanner(datasets: tuple[str, ...], acceptance: str) -> Chi2Scanner:
+def _scanner(datasets: tuple[str, ...], acceptance: str, physics: str = "paper") -> Chi2Scanner:
     """The compiled event graph of these data sets, once per process, from a warm compile cache."""
-    return compiled(("Chi2Scanner", datasets, acceptance), partial(_build_scanner, datasets, acceptance))
+    return compiled(("Chi2Scanner", datasets, acceptance, physics),
+                    partial(_build_scanner, datasets, acceptance, physics))
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ class PaperCoupling:
     lo: float = -1.0
     hi: float = 1.0
     points: int = 401
+    physics: str = "paper"  # rate formula (names.PHYSICS_MODES)
 
     def __post_init__(self) -> None:
         if self.coupling not in COUPLINGS:
@@ -69,7 +71,7 @@ class PaperCoupling:
         return np.asarray(self.measured, float)[list(self.columns)]
 
     def build(self) -> GaussianChi2:
-        scanner = _scanner(self.datasets, self.acceptance)
+        scanner = _scanner(self.datasets, self.acceptance, self.physics)
         column = COUPLINGS.index(self.coupling)
 
         def events(values: np.ndarray) -> np.ndarray:
@@ -89,8 +91,9 @@ def gaussian_terms(obs: Observations) -> tuple[tuple[float, ...], tuple[float, .
 
 
 def paper_models(couplings: Sequence[str], keys: Sequence[str], obs: Observations, *, acceptance: str = "paper",
-                 lo: float = -1.0, hi: float = 1.0, points: int = 401) -> dict[str, PaperCoupling]:
+                 lo: float = -1.0, hi: float = 1.0, points: int = 401,
+                 physics: str = "paper") -> dict[str, PaperCoupling]:
     """{"<coupling>/<key>": PaperCoupling} for every coupling and key, from the observations' Gaussian terms."""
     measured, sigma = gaussian_terms(obs)
-    return {f"{c}/{k}": PaperCoupling(c, k, obs.datasets, measured, sigma, acceptance, lo, hi, points)
+    return {f"{c}/{k}": PaperCoupling(c, k, obs.datasets, measured, sigma, acceptance, lo, hi, points, physics)
             for c in couplings for k in keys}
