@@ -24,12 +24,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 os.environ.setdefault("PYTENSOR_FLAGS", f"base_compiledir={REPO / '.pytensor'}")
 
-import numpy as np
-import pytensor
-import pytensor.tensor as pt
+import numpy as np  # noqa: E402 (after PYTENSOR_FLAGS)
+import pytensor  # noqa: E402 (after PYTENSOR_FLAGS)
+import pytensor.tensor as pt  # noqa: E402 (after PYTENSOR_FLAGS)
 
-from bayes_nsi.experiments.physics_model import physics_model
-from bayes_nsi.physics import rates
+from bayes_nsi.experiments.physics_model import physics_model  # noqa: E402 (after PYTENSOR_FLAGS)
+from bayes_nsi.physics import rates  # noqa: E402 (after PYTENSOR_FLAGS)
 
 MODES = ("paper", "hybrid", "exact")
 BATCHES = (1, 2001)
