@@ -5,7 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytensor.tensor as pt
 
-from bayes_nsi.physics.constants import G_FERMI_GEV2, G_V_NEUTRON, G_V_PROTON, HBARC2_CM2_GEV2, HELM_SKIN_FM, Nucleus, Oscillation
+from bayes_nsi.physics.constants import (
+    G_FERMI_GEV2,
+    G_V_NEUTRON,
+    G_V_PROTON,
+    HBARC2_CM2_GEV2,
+    HELM_SKIN_FM,
+    Nucleus,
+    Oscillation,
+)
 from bayes_nsi.physics.couplings import nsi_matrices, rotate_to_propagation_basis
 
 HBARC_GEV_FM = 0.1973269804

@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING
 import pytensor.tensor as pt
 
 from bayes_nsi.names import PHYSICS_MODES as MODE_NAMES
-
 from bayes_nsi.physics.density_matrix import detection_weight
 from bayes_nsi.physics.detection import weak_charges_squared
 from bayes_nsi.physics.mass_states import mass_state_populations
