@@ -29,7 +29,7 @@ KINDS_OF_KEY = {
     "profile": ("frequentist", "projection", "measurements", "binned", "coverage", "feldman_cousins"),
     "fit": ("measurements",),
     "contours": ("frequentist", "binned"),
-    "binned": ("binned",),
+    "binned": ("binned", "posterior"),
     "physics_comparison": ("frequentist",),
     "reports": ("frequentist",),
     "priors": ("posterior", "compare", "sbc"),
@@ -295,6 +295,8 @@ def _check_rules(spec: dict, source: str) -> None:
             raise SpecError(source, f"priors.{name}.lower", problem, "lower < upper")
     if spec["kind"] == "compare":
         _check_hypotheses(spec, source)
+    if spec["kind"] == "posterior" and "binned" in spec:
+        _check_binned_posterior(spec, source)
     if "study" in spec:
         _check_study(spec, source)
 
@@ -407,6 +409,20 @@ def _check_study(spec: dict, source: str) -> None:
     if kind == "sbc" and spec["sbc"]["draws"] % spec["sbc"]["thin"]:
         problem = f"{spec['sbc']['thin']} does not divide sbc.draws = {spec['sbc']['draws']}"
         raise SpecError(source, "sbc.thin", problem, "a divisor of sbc.draws")
+
+
+def _check_binned_posterior(spec: dict, source: str) -> None:
+    """A posterior with [binned]: each binned data set replaces the top-level data set it refines (its group);
+    every top-level data set must be so replaced, one binned data set each, and the binned likelihoods carry
+    their own nuisances (no [nuisances] tables)."""
+    groups = [BINNED[name].binned.group for name in spec["binned"]["datasets"]]
+    if sorted(groups) != sorted(spec["datasets"]):
+        problem = (f"binned data sets replace {json.dumps(groups)}, datasets is {json.dumps(spec['datasets'])}; "
+                   "each top-level data set needs exactly one binned data set")
+        raise SpecError(source, "binned.datasets", problem, ", ".join(BINNED))
+    if spec.get("nuisances"):
+        problem = f"{json.dumps(next(iter(spec['nuisances'])))} with [binned]: its likelihoods carry their nuisances"
+        raise SpecError(source, "nuisances", problem, "no [nuisances] tables")
 
 
 def _check_range(source: str, field: str, bounds: list) -> None:

@@ -28,6 +28,7 @@ from bayes_nsi.experiments.base import DataSet
 from bayes_nsi.experiments.binned_data import BinnedInputs
 from bayes_nsi.experiments.physics_model import physics_model
 from bayes_nsi.inference import binned as bn
+from bayes_nsi.inference.binned_kernel import ENERGY_RANK, compress_energy
 from bayes_nsi.physics.rates import Grids, recoil_node_events
 
 YIELD_STARTS = ((0.0, 0.0), (1.0, -1.0), (-1.0, 1.0))  # (t_ly, t_qy) starts of a fit from scratch
@@ -57,8 +58,8 @@ class SignalFolder:
 
     dataset: DataSet
     physics: object  # rates.PhysicsModel
-    projection: np.ndarray
-    efficiency: np.ndarray  # (runs, A, A, n_energy, bins)
+    projection: np.ndarray  # (nodes, n_energy)
+    efficiency: np.ndarray  # (runs, A, A, n_energy, bins); n_energy may count energy components (compressed)
     _fn: Callable[[np.ndarray], np.ndarray] | None = None
 
     @classmethod
@@ -68,6 +69,12 @@ class SignalFolder:
         nodes = model.kernels[dataset.name].er_kev
         projection = bn.energy_projection(inputs.energy_kev, nodes, np.ones_like(nodes))
         return cls(dataset, model, projection, inputs.efficiency)
+
+    def compressed(self, rank: int = ENERGY_RANK) -> SignalFolder:
+        """The same folder on the energy-compressed grid (``binned_kernel``): the projection absorbs the basis."""
+        with one_thread():
+            reduced = compress_energy(self.efficiency, rank)
+        return SignalFolder(self.dataset, self.physics, self.projection @ reduced.basis, reduced.efficiency)
 
     def node_events(self, eps12, flux_scale=1.0, r_n_fm=None):
         """PyTensor: events per t*yr at each recoil node, (..., nodes)."""

@@ -122,8 +122,8 @@ def _nsi(spec: Spec, sets: list[DataSet], out: Path, log: Callable[[str], None])
     gaussian = Chi2Scanner.for_data(spec.observations(), mode, spec.physics)
     gaussian.events(np.zeros((1, 12)))
     timings["nsi_compile_s"] = round(time.perf_counter() - t0, 3)
-    constraint = "; ".join(f"{d.name}: 8B rate constrained about {d.binned.constraint_flux_8b}e6 cm^-2 s^-1 "
-                           f"({d.binned.constraint_source})" for d in sets)
+    constraint = "; ".join(sorted({f"8B rate constrained about {d.binned.constraint_flux_8b}e6 cm^-2 s^-1 "
+                                   f"({d.binned.constraint_source})" for d in sets}))
     note = (f"binned likelihoods ({', '.join(d.name for d in sets)}; nuisances profiled at every point; "
             f"{constraint}) beside the Gaussian eq. 20 of {', '.join(spec.datasets)} ({MODE_NOTE[mode]}); "
             f"physics: {spec.physics}")

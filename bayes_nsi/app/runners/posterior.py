@@ -38,8 +38,13 @@ def setup(spec: Spec) -> PosteriorModel:
 def run(spec: Spec, out: Path, log: Callable[[str], None]) -> dict:
     """Run a posterior spec into ``out``; return the manifest extras (timings, sampler, diagnostics).
 
-    The sampler's progress bar is shown when stderr is a terminal.
+    The sampler's progress bar is shown when stderr is a terminal. A spec with ``[binned]`` samples the binned
+    likelihoods instead (``runners.binned_posterior``).
     """
+    if spec.binned:
+        from bayes_nsi.app.runners.binned_posterior import run as run_binned
+
+        return run_binned(spec, out, log)
     out = Path(out)
     timings: dict[str, float | None] = {}
     clock = time.perf_counter()
