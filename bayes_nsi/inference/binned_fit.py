@@ -134,13 +134,13 @@ class Profiler:
         return np.sqrt(np.maximum(fisher, 1e-8))
 
     def minimize(self, signal: np.ndarray, x0: np.ndarray | None = None,
-                 fixed: Mapping[str, float] | None = None) -> OptimizeResult:
+                 fixed: Mapping[str, float] | None = None, scale: np.ndarray | None = None) -> OptimizeResult:
         """Bounded L-BFGS-B from x0 (default nominal); ``fixed`` pins nuisances to values.
 
-        The parameters are rescaled by :meth:`scales` at the start point, so that L-BFGS-B's first steps (with
-        an identity Hessian) have the size of the likelihood's own widths: a large signal makes the rate
-        nuisances' curvature thousands of times larger than the yields', and an unscaled first step then runs
-        every rate to its bound.
+        The parameters are rescaled by :meth:`scales` at the start point (or by ``scale``, e.g. a neighbouring
+        point's), so that L-BFGS-B's first steps (with an identity Hessian) have the size of the likelihood's
+        own widths: a large signal makes the rate nuisances' curvature thousands of times larger than the
+        yields', and an unscaled first step then runs every rate to its bound. The result carries ``scale``.
         """
         bounds = list(self.bounds)
         x = self.nominal.copy() if x0 is None else np.array(x0, dtype=float)
@@ -149,7 +149,7 @@ class Profiler:
             bounds[i], x[i] = (value, value), value
         lo, hi = np.array(bounds, dtype=float).T
         x = np.clip(x, lo, hi)
-        scale = self.scales(signal, x)
+        scale = self.scales(signal, x) if scale is None else scale
 
         def scaled(y: np.ndarray) -> tuple[float, np.ndarray]:
             value, grad = self.value_and_grad(y / scale, signal)
@@ -159,6 +159,7 @@ class Profiler:
         res = minimize(scaled, x * scale, jac=True, method="L-BFGS-B", bounds=bounds, options=LBFGSB)
         res.x = np.clip(res.x / scale, lo, hi)
         res.jac = res.jac * scale
+        res.scale = scale
         return res
 
     def best_of_starts(self, signal: np.ndarray, fixed: Mapping[str, float] | None = None,

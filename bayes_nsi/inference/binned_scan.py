@@ -6,8 +6,8 @@ vectorized function of the twelve couplings.
 (grid, then root refinement of the levels). Per coupling point the 8B templates come from the physics graph
 in one batched call (:class:`~bayes_nsi.inference.binned_fit.SignalFolder`), and the nuisances are profiled by
 bounded L-BFGS-B on the compiled value and gradient (:class:`~bayes_nsi.inference.binned_fit.Profiler`),
-warm-started from the nearest point already solved (a scan moves in small steps); the first point of a data
-set is fitted from several yield starts.
+warm-started from the nearest point already solved (a scan moves in small steps), with that point's parameter
+scales; the first point of a data set is fitted from several yield starts.
 
 The signal rate is the prediction, not free: the release's rate nuisances constrain it (for XENONnT the 8B
 rate multiplier, 3.81 % about the SNO flux, and the signal efficiency, 25 %), so the templates are scaled
@@ -30,24 +30,29 @@ from bayes_nsi.physics.rates import Grids
 WARM_MEMORY = 4096  # solved points kept for warm starts
 
 
-@dataclass
 class _Solved:
-    """Couplings and profiled nuisances of the points solved so far (the most recent WARM_MEMORY)."""
+    """Couplings, profiled nuisances and parameter scales of the points solved so far (the last WARM_MEMORY)."""
 
-    eps: list = field(default_factory=list)
-    x: list = field(default_factory=list)
+    def __init__(self) -> None:
+        self.eps = np.empty((WARM_MEMORY, 12))
+        self.x: np.ndarray | None = None
+        self.scale: np.ndarray | None = None
+        self.count = 0
 
-    def nearest(self, eps12: np.ndarray) -> np.ndarray | None:
-        if not self.eps:
+    def nearest(self, eps12: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        """Nuisances and scales of the solved point closest to ``eps12`` (Euclidean), or None before the first."""
+        if self.count == 0:
             return None
-        distance = np.sum((np.asarray(self.eps) - eps12) ** 2, axis=1)
-        return self.x[int(np.argmin(distance))]
+        filled = min(self.count, WARM_MEMORY)
+        i = int(np.argmin(np.sum((self.eps[:filled] - eps12) ** 2, axis=1)))
+        return self.x[i], self.scale[i]
 
-    def add(self, eps12: np.ndarray, x: np.ndarray) -> None:
-        self.eps.append(np.array(eps12, dtype=float))
-        self.x.append(np.array(x, dtype=float))
-        if len(self.eps) > WARM_MEMORY:
-            del self.eps[0], self.x[0]
+    def add(self, eps12: np.ndarray, x: np.ndarray, scale: np.ndarray) -> None:
+        if self.x is None:
+            self.x, self.scale = np.empty((WARM_MEMORY, len(x))), np.empty((WARM_MEMORY, len(x)))
+        i = self.count % WARM_MEMORY
+        self.eps[i], self.x[i], self.scale[i] = eps12, x, scale
+        self.count += 1
 
 
 @dataclass
@@ -73,11 +78,11 @@ class BinnedTerm:
         templates = self.folder.templates(eps12) * self.flux_factor
         values, xs = np.empty(len(eps12)), np.empty((len(eps12), len(self.profiler.nominal)))
         for i, (eps, signal) in enumerate(zip(eps12, templates, strict=True)):
-            start = self.solved.nearest(eps)
-            res = (self.profiler.best_of_starts(signal) if start is None
-                   else self.profiler.minimize(signal, start))
+            near = self.solved.nearest(eps)
+            res = (self.profiler.best_of_starts(signal) if near is None
+                   else self.profiler.minimize(signal, near[0], scale=near[1]))
             values[i], xs[i] = res.fun, res.x
-            self.solved.add(eps, res.x)
+            self.solved.add(eps, res.x, res.scale)
         return values, xs
 
 
