@@ -7,6 +7,7 @@ here and reached through ``--scheduler``) and check the counts against a brute-f
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -96,13 +97,22 @@ def test_bad_study_spec_gives_one_line_naming_field_and_allowed(name, capsys):
     assert capsys.readouterr().err == f"error: {message}\n"
 
 
-@pytest.mark.parametrize("spec", ["coverage", "feldman_cousins", "sbc_all12"])
-def test_shipped_study_specs_validate_and_are_listed(spec, capsys):
+STUDY_SPECS = ("coverage", "feldman_cousins", "sbc_all12")
+
+
+@pytest.mark.parametrize("spec", STUDY_SPECS)
+def test_shipped_study_specs_validate(spec):
     typed = load(REPO / "models" / f"{spec}.toml")
     assert typed.kind == spec.removesuffix("_all12") and typed.study is not None
     assert typed.seed == typed.study.seed  # the study seed is the run's seed (manifest)
-    assert main(["list", str(REPO / "models")]) == 0
-    assert any(line.startswith(f"{spec}.toml") and typed.kind in line for line in capsys.readouterr().out.splitlines())
+
+
+def test_shipped_study_specs_are_listed_with_their_kind(tmp_path, capsys):
+    for spec in STUDY_SPECS:
+        shutil.copy(REPO / "models" / f"{spec}.toml", tmp_path)
+    assert main(["list", str(tmp_path)]) == 0
+    kinds = {line.split()[0]: line.split()[1] for line in capsys.readouterr().out.splitlines()}
+    assert kinds == {"coverage.toml": "coverage", "feldman_cousins.toml": "feldman_cousins", "sbc_all12.toml": "sbc"}
 
 
 def test_study_defaults_are_the_schema_file_defaults(tmp_path):
@@ -211,6 +221,20 @@ def test_tiny_coverage_counts_match_a_brute_force_refit(serial_run):
         assert cov["theta_true"] == truths and cov["n_toys"] == 60
         for j, level in enumerate(("1", "4")):
             assert np.array_equal(np.round(np.array(cov["levels"][level]["fraction"]) * 60), covered[m, :, j])
+
+
+def test_rerun_computes_only_the_missing_task_files(serial_run, tmp_path):
+    """Five task files removed (as if the run had been stopped): the rerun computes those five, reuses the rest."""
+    out = tmp_path / "cov"
+    shutil.copytree(serial_run.parent / f".{serial_run.name}.tasks", tmp_path / ".cov.tasks")
+    removed = sorted((tmp_path / ".cov.tasks").glob("*/tasks/task-*.npz"))[::6]
+    for path in removed:
+        path.unlink()
+    assert main(["run", str(TINY), "--out", str(out), "--quiet"]) == 0
+    study = json.loads((out / "manifest.json").read_text())["study"]
+    assert (study["computed"], study["reused"]) == (len(removed), 27 - len(removed)) == (5, 22)
+    assert same_tasks(task_arrays(out), task_arrays(serial_run))
+    assert (out / "coverage.json").read_text() == (serial_run / "coverage.json").read_text()
 
 
 @pytest.mark.slow

@@ -40,7 +40,7 @@ def run(spec: Spec, out: Path, log: Callable[[str], None]) -> dict:
                            adaptation="low_rank" if s.low_rank_mass_matrix else "diag")
     study = sbc_study(recipe, s.simulations, sims_per_task=s.sims_per_task, seed=spec.study.seed)
     log(f"SBC of {len(recipe.names)} parameters: {s.simulations} simulations, nutpie {s.chains} chains x "
-        f"{s.draws} draws after {s.tune} tuning steps, every {s.thin}th draw ranked "
+        f"{s.draws} draws after {s.tune} tuning steps, every {s.thin}-th draw ranked "
         f"(acceptance {spec.acceptance}, physics {spec.physics})")
     study_run = run_tasks(study, spec.study, log)
     results = study_run.results()
@@ -78,7 +78,7 @@ def markdown(summary: dict, ranks: np.ndarray, n_draws: int, settings: dict, not
     lines = ["# Simulation-based calibration", "", f"{note}.", "",
              f"{settings['simulations']} simulations; nutpie {settings['chains']} chains x {settings['draws']} draws "
              f"after {settings['tune']} tuning steps ({settings['adaptation']} mass matrix, target_accept "
-             f"{settings['target_accept']}), every {settings['thin']}th draw ranked: ranks in 0..{n_draws}. "
+             f"{settings['target_accept']}), every {settings['thin']}-th draw ranked: ranks in 0..{n_draws}. "
              "Calibrated: ranks uniform, mean rank fraction 0.5, PIT-ECDF inside the envelope.", "",
              f"| parameter | p-value (pot_c) | inside {100 * ENVELOPE_PROB:g} % envelope | mean rank / n_draws |",
              "|---|---|---|---|"]
