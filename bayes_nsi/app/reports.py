@@ -5,6 +5,7 @@ from __future__ import annotations
 from bayes_nsi.app.plots import coupling_label
 from bayes_nsi.experiments.registry import BINNED, REGISTRY
 from bayes_nsi.inference.intervals import intervals_to_text
+from bayes_nsi.markdown import table
 from bayes_nsi.names import FLAVOUR_PAIRS, QUARKS
 
 MODE_NOTE = {"paper": "acceptance: paper normalization (SM = "
@@ -31,11 +32,10 @@ def table3(intervals: dict, level_key: str, caption: str, digits: int = 2) -> tu
         present = [n for n in names if any(n in v for v in per_key.values())]
         if not present:
             continue
-        lines += [f"| {quark}-quark | " + " | ".join(coupling_label(n) for n in present) + " |",
-                  "|---" * (len(present) + 1) + "|"]
+        block = []
         for key, per in per_key.items():
             cells = [intervals_to_text(per[n], digits) for n in present]
-            lines.append(f"| {row_label(key)} | " + " | ".join(cells) + " |")
+            block.append([row_label(key), *cells])
             rows.append([quark, key] + [f"{n}: {c}" for n, c in zip(present, cells, strict=True)])
-        lines.append("")
+        lines += [table([f"{quark}-quark", *(coupling_label(n) for n in present)], block), ""]
     return "\n".join(lines), rows

@@ -21,9 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
+from bayes_nsi import markdown
 from bayes_nsi.app import plots, progress
-from bayes_nsi.app.results import save_figure, write_csv, write_json, write_text
 from bayes_nsi.app.reports import MODE_NOTE
+from bayes_nsi.app.results import save_figure, write_csv, write_json, write_text
 from bayes_nsi.app.spec import hypothesis_couplings
 from bayes_nsi.app.typed_spec import Spec
 from bayes_nsi.inference.evidence import (
@@ -142,7 +143,8 @@ def run(spec: Spec, out: Path, log: Callable[[str], None]) -> dict:
                     log(f"[{done}/{len(jobs)}] Savage-Dickey ln B = {sd[key].ln_b:.3f}: {key} on {headline}")
 
     table = _bayes_factors(data_blocks, hypotheses, models, evidence, quadrature, sd, headline)
-    write_json(out / "bayes_factors.json", {"acceptance": mode, "physics": spec.physics, "method": method_note(spec, workers), **table})
+    write_json(out / "bayes_factors.json",
+               {"acceptance": mode, "physics": spec.physics, "method": method_note(spec, workers), **table})
     md, rows = _tables(table, mode, smc)
     write_text(out / "bayes_factors.md", md)
     write_csv(out / "bayes_factors.csv", CSV_HEADER, rows)
@@ -203,6 +205,7 @@ def _bayes_factors(data_blocks: Mapping, hypotheses: list[str], models: Mapping,
 
 CSV_HEADER = ["block", "hypothesis", "ln_Z", "ln_Z_err", "ln_B_vs_sm", "ln_B_err", "jeffreys", "ln_Z_quadrature",
               "ln_B_quadrature", "savage_dickey_ln_B", "savage_dickey_ln_B_err"]
+MARKDOWN_HEADER = ["hypothesis", "ln Z", "ln B vs SM", "reading", "ln Z quadrature", "ln B Savage-Dickey"]
 
 
 def _tables(table: Mapping, mode: str, smc) -> tuple[str, list[list[str]]]:
@@ -220,9 +223,7 @@ def _tables(table: Mapping, mode: str, smc) -> tuple[str, list[list[str]]]:
              f"the first block only; r_hat above {R_HAT_WARN} marks posteriors whose two modes mixed poorly."), ""]
     rows = []
     for block, per in table.items():
-        lines += [f"## {block}", "",
-                  "| hypothesis | ln Z | ln B vs SM | reading | ln Z quadrature | ln B Savage-Dickey |",
-                  "|---|---|---|---|---|---|"]
+        cells = []
         for h, r in per.items():
             quad = f"{r['ln_Z_quadrature']:.3f}" if "ln_Z_quadrature" in r else "-"
             sd = "-"
@@ -230,10 +231,10 @@ def _tables(table: Mapping, mode: str, smc) -> tuple[str, list[list[str]]]:
                 sd = f"{r['savage_dickey_ln_B']:.2f} +- {r['savage_dickey_ln_B_err']:.2f}"
                 if r["savage_dickey_r_hat"] > R_HAT_WARN:
                     sd += f" (r_hat {r['savage_dickey_r_hat']:.3f}: modes poorly mixed)"
-            lines.append(f"| {h} | {r['ln_Z']:.3f} +- {r['ln_Z_err']:.3f} | {r['ln_B_vs_sm']:.2f} +- "
-                         f"{r['ln_B_err']:.2f} | {r['jeffreys']} | {quad} | {sd} |")
+            cells.append([h, f"{r['ln_Z']:.3f} +- {r['ln_Z_err']:.3f}",
+                          f"{r['ln_B_vs_sm']:.2f} +- {r['ln_B_err']:.2f}", r["jeffreys"], quad, sd])
             rows.append([block, h] + [_cell(r.get(k)) for k in CSV_HEADER[2:]])
-        lines.append("")
+        lines += [f"## {block}", "", markdown.table(MARKDOWN_HEADER, cells), ""]
     return "\n".join(lines), rows
 
 
