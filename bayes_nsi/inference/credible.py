@@ -1,10 +1,11 @@
 """Credible intervals from posterior draws, beside the chi-square intervals of the same data.
 
 The highest-density interval (HDI) of probability p is the region {x : f(x) >= t} with t set so that the
-region holds p; f is a kernel density estimate, so a bimodal posterior gives several disjoint pieces.
-Equal-tailed intervals (ETI) cut (1 - p)/2 off each side. The chi-square intervals are the level sets
-Delta chi^2 <= 1 and <= 4 of eq. (20) (``intervals.profile_scan``). The probabilities are those of
-those levels for one Gaussian parameter, 68.27 % and 95.45 %, so the columns compare like with like.
+region holds p; f is a kernel density estimate, so a bimodal posterior gives several disjoint pieces
+(ArviZ's multimodal HDI). Equal-tailed intervals (ETI) cut (1 - p)/2 off each side (ArviZ's ETI). The
+chi-square intervals are the level sets Delta chi^2 <= 1 and <= 4 of eq. (20) (``intervals.profile_scan``).
+The probabilities are those of those levels for one Gaussian parameter, 68.27 % and 95.45 %, so the
+columns compare like with like.
 """
 
 from __future__ import annotations
@@ -12,83 +13,52 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+import arviz as az
 import numpy as np
-from scipy.ndimage import gaussian_filter1d
 from scipy.special import erf
 
 from bayes_nsi.inference.intervals import ProfileResult, intervals_to_text, profile_scan
 from bayes_nsi.inference.priors import Prior
+from bayes_nsi.markdown import table
 
 LEVELS = {"68": 1.0, "95": 4.0}  # interval label -> Delta chi^2 level
 PROBABILITIES = {k: float(erf(np.sqrt(v / 2.0))) for k, v in LEVELS.items()}  # 0.6827, 0.9545
-DENSITY_BINS = 2048
-KERNEL_REACH = 5.0  # kernel truncated at 5 bandwidths
+HDI_GRID = 2048  # KDE grid points over the support (bin width 1e-3 on a [-1, 1] prior)
 NORMAL_SCAN_SIGMAS = 6.0  # chi-square scan range mu +- 6 sigma for a normal prior
 
 
-def bandwidth(samples: np.ndarray) -> float:
-    """Silverman's rule 0.9 min(sd, IQR / 1.34) n^(-1/5).
+def hdi(samples: np.ndarray, prob: float, lower: float = -np.inf, upper: float = np.inf) -> list[list[float]]:
+    """Highest-density region of probability ``prob`` as sorted disjoint pieces [[lo, hi], ...].
 
-    Chosen over the Sheather-Jones rule, which undersmooths smooth tails into spurious HDI pieces; the
-    price is a slight widening of well-separated modes (each is convolved with the kernel).
-    """
-    iqr = np.subtract(*np.percentile(samples, [75, 25]))
-    spread = min(np.std(samples), iqr / 1.34) or np.std(samples)
-    return 0.9 * spread * len(samples) ** -0.2
-
-
-def density(samples: np.ndarray, lower: float = -np.inf, upper: float = np.inf,
-            bins: int = DENSITY_BINS) -> tuple[np.ndarray, np.ndarray]:
-    """Gaussian KDE on a regular grid (binned, then smoothed), reflected at finite support bounds.
-
-    Returns the bin centres and the density there (integrating to 1 over the grid).
+    ArviZ's multimodal HDI (``arviz.hdi(method="multimodal")``): a Gaussian KDE on ``HDI_GRID`` bins over
+    the support [lower, upper] (the draws' range on an infinite side), reflected at the grid's ends, and
+    the bins of highest density holding ``prob``. Silverman's bandwidth instead of ArviZ's default
+    (improved Sheather-Jones): on 40 runs of 4000 draws each, ISJ split the 95.45 % HDI of a gamma(2)
+    into two pieces in 9 runs and of a lognormal(0.5) in 1, Silverman in none (and that of a Student t(4)
+    in 2 runs, ISJ in none).
     """
     samples = np.asarray(samples, dtype=float).ravel()
-    bw = bandwidth(samples)
-    lo = lower if np.isfinite(lower) else samples.min() - KERNEL_REACH * bw
-    hi = upper if np.isfinite(upper) else samples.max() + KERNEL_REACH * bw
-    counts, edges = np.histogram(samples, bins=bins, range=(lo, hi))
-    dx = edges[1] - edges[0]
-    sigma_bins = bw / dx
-    pad = int(np.ceil(KERNEL_REACH * sigma_bins)) + 1
-    padded = counts.astype(float)
-    padded = np.pad(padded, (pad, 0), mode="symmetric" if np.isfinite(lower) else "constant")
-    padded = np.pad(padded, (0, pad), mode="symmetric" if np.isfinite(upper) else "constant")
-    smooth = gaussian_filter1d(padded, sigma_bins, mode="constant", truncate=KERNEL_REACH)[pad:pad + bins]
-    return 0.5 * (edges[1:] + edges[:-1]), smooth / (smooth.sum() * dx)
+    lo = lower if np.isfinite(lower) else samples.min()
+    hi = upper if np.isfinite(upper) else samples.max()
+    limits = (lower if np.isfinite(lower) else None, upper if np.isfinite(upper) else None)
+    pieces = az.hdi(samples, prob, method="multimodal", bw="silverman", grid_len=HDI_GRID, max_modes=HDI_GRID,
+                    custom_lims=None if limits == (None, None) else limits)
+    # Kept by hand: ArviZ gives each piece as the centres of its first and last KDE bins, so a piece that
+    # reaches a support bound stops half a bin inside it (measured: left end 0.00073 = (3 / 2048) / 2 for an
+    # exponential truncated to [0, 3], whose HDI starts at 0; test_bayesian.py::test_hdi_reaches_a_prior_bound).
+    # A posterior piled up at a prior bound is a result worth stating exactly, so the bound is put back.
+    half_bin = (hi - lo) / HDI_GRID / 2
+    return [[_snap(a, lower, half_bin), _snap(b, upper, half_bin)] for a, b in pieces]
 
 
-def hdi_from_density(x: np.ndarray, f: np.ndarray, prob: float) -> list[list[float]]:
-    """Disjoint pieces of {x : f(x) >= t} holding ``prob``; x a regular grid of bin centres."""
-    dx = x[1] - x[0]
-    order = np.argsort(f)[::-1]
-    mass = np.cumsum(f[order]) * dx
-    threshold = f[order][min(np.searchsorted(mass, prob), len(f) - 1)]
-    inside = f >= threshold
-    change = np.flatnonzero(np.diff(inside.astype(int)))
-    starts = np.concatenate([[0] if inside[0] else [], change[~inside[change]] + 1]).astype(int)
-    stops = np.concatenate([change[inside[change]], [len(f) - 1] if inside[-1] else []]).astype(int)
-    pieces = []
-    for i, j in zip(starts, stops, strict=True):
-        left = x[0] - dx / 2 if i == 0 else _crossing(x[i - 1], x[i], f[i - 1], f[i], threshold)
-        right = x[-1] + dx / 2 if j == len(f) - 1 else _crossing(x[j], x[j + 1], f[j], f[j + 1], threshold)
-        pieces.append([float(left), float(right)])
-    return pieces
-
-
-def _crossing(x0: float, x1: float, f0: float, f1: float, level: float) -> float:
-    """Linear interpolation of where f crosses ``level`` between two grid points."""
-    return x0 + (level - f0) / (f1 - f0) * (x1 - x0)
-
-
-def hdi(samples: np.ndarray, prob: float, lower: float = -np.inf, upper: float = np.inf) -> list[list[float]]:
-    """Highest-density region of probability ``prob`` as sorted disjoint pieces [[lo, hi], ...]."""
-    return hdi_from_density(*density(samples, lower, upper), prob)
+def _snap(end: float, bound: float, half_bin: float) -> float:
+    """The support bound where an HDI end lies within half a KDE bin of it, else the end."""
+    return float(bound) if abs(end - bound) <= 1.01 * half_bin else float(end)
 
 
 def eti(samples: np.ndarray, prob: float) -> list[float]:
-    """Equal-tailed interval [q_(1-p)/2, q_(1+p)/2]."""
-    lo, hi = np.quantile(np.asarray(samples).ravel(), [(1 - prob) / 2, (1 + prob) / 2])
+    """Equal-tailed interval [q_(1-p)/2, q_(1+p)/2] (``arviz.eti``, linear quantile interpolation)."""
+    lo, hi = az.eti(np.asarray(samples, dtype=float).ravel(), prob)
     return [float(lo), float(hi)]
 
 
@@ -125,11 +95,10 @@ class CouplingIntervals:
 def coupling_intervals(name: str, samples: np.ndarray, support: tuple[float, float],
                        profile: ProfileResult) -> CouplingIntervals:
     """HDI and ETI at 68.27 % and 95.45 % from the draws, with the chi-square pieces at Delta chi^2 = 1, 4."""
-    x, f = density(samples, *support)
     return CouplingIntervals(
         name=name,
         median=float(np.median(samples)),
-        hdi={k: hdi_from_density(x, f, p) for k, p in PROBABILITIES.items()},
+        hdi={k: hdi(samples, p, *support) for k, p in PROBABILITIES.items()},
         eti={k: eti(samples, p) for k, p in PROBABILITIES.items()},
         chi2={k: profile.intervals[level] for k, level in LEVELS.items()},
         chi2_best=profile.best_x,
@@ -186,7 +155,5 @@ def side_by_side_json(rows: Sequence[CouplingIntervals], notes: Sequence[str], a
 
 def markdown(title: str, rows: Sequence[CouplingIntervals], notes: Sequence[str]) -> str:
     """The side-by-side table as Markdown, with the notes (acceptance mode first) above it."""
-    lines = [f"# {title}", "", *[f"- {n}" for n in notes], "", "| " + " | ".join(TABLE_HEADER) + " |",
-             "|" + "---|" * len(TABLE_HEADER)]
-    lines += ["| " + " | ".join(row) + " |" for row in table_rows(rows)]
+    lines = [f"# {title}", "", *[f"- {n}" for n in notes], "", table(TABLE_HEADER, table_rows(rows))]
     return "\n".join(lines) + "\n"

@@ -1,7 +1,7 @@
 """NUTS sampling (nutpie or PyMC), seeded, and convergence diagnostics checked against a spec's thresholds.
 
-Diagnostics are ArviZ's (r_hat, bulk and tail ESS; Vehtari et al. 2021) per variable element, with the
-divergence count and E-BFMI per chain (Betancourt 2016, arXiv:1604.00695).
+Diagnostics are ArviZ's (``arviz.summary``: r_hat, bulk and tail ESS, Vehtari et al. 2021) per variable
+element, with the divergence count and E-BFMI per chain (``arviz.bfmi``; Betancourt 2016, arXiv:1604.00695).
 """
 
 from __future__ import annotations
@@ -105,25 +105,9 @@ ADVICE = {
     "divergences": "the integrator diverged (strong curvature)",
     "bfmi": "poor energy exploration (heavy tails or funnels)",
 }
+PER_ELEMENT = ("r_hat", "ess_bulk", "ess_tail")  # spec-checked statistics per variable element, in report order
 REMEDY = ("increase sampler.tune and sampler.draws, raise sampler.target_accept, reparametrize "
           "(e.g. narrower or normal priors, fewer free couplings), or narrow the priors")
-
-
-def bfmi(energy: np.ndarray) -> np.ndarray:
-    """E-BFMI per chain: mean((E_n - E_{n-1})^2) / var(E), energy of shape (chain, draw)."""
-    return np.mean(np.diff(energy, axis=1) ** 2, axis=1) / np.var(energy, axis=1)
-
-
-def _flat(stat: xr.Dataset, var_names: Sequence[str]) -> dict[str, float | None]:
-    """Scalar per variable element, labelled ``name`` or ``name[coord]``; None where undefined (NaN)."""
-    out = {}
-    for name in var_names:
-        da = stat[name]
-        for idx in np.ndindex(da.shape):
-            label = ",".join(str(da.coords[d].values[i]) for d, i in zip(da.dims, idx, strict=True))
-            value = float(da.values[idx])
-            out[f"{name}[{label}]" if label else name] = value if np.isfinite(value) else None
-    return out
 
 
 def rank_uniformity(draws: xr.DataArray, ess_bulk: float) -> xr.DataArray:
@@ -141,25 +125,29 @@ def rank_uniformity(draws: xr.DataArray, ess_bulk: float) -> xr.DataArray:
 
 
 def compute_diagnostics(idata: xr.DataTree, var_names: Sequence[str]) -> dict:
-    """r_hat, ess_bulk, ess_tail (ArviZ 1.x) and the rank-uniformity p-value per variable element,
-    divergences and E-BFMI per chain.
+    """r_hat, ess_bulk, ess_tail (``arviz.summary``) and the rank-uniformity p-value per variable element
+    (labelled ``name`` or ``name[coord]``), divergences and E-BFMI per chain (``arviz.bfmi``).
 
     A statistic that cannot be computed (NaN, e.g. r_hat of a constant chain) is None and fails its check;
     the rank p-value has no threshold in the spec and is reported only.
     """
     names = list(var_names)
-    stats = {"r_hat": az.rhat(idata, var_names=names).to_dataset(),
-             "ess_bulk": az.ess(idata, var_names=names, method="bulk").to_dataset(),
-             "ess_tail": az.ess(idata, var_names=names, method="tail").to_dataset()}
+    summary = az.summary(idata, var_names=names, kind="diagnostics", fmt="xarray", round_to="none")
     posterior = idata["posterior"]
-    stats["rank_p"] = xr.Dataset({n: rank_uniformity(posterior[n], float(np.nanmin(stats["ess_bulk"][n])))
-                                  for n in names})
-    flat = {k: _flat(v, names) for k, v in stats.items()}
+    rank_p = xr.Dataset({n: rank_uniformity(posterior[n], float(summary[n].sel(summary="ess_bulk").min()))
+                         for n in names})
+    stats = xr.concat([summary.sel(summary=list(PER_ELEMENT)), rank_p.expand_dims(summary=["rank_p"])], "summary")
+    table = az.dataset_to_dataframe(stats, sample_dims=["summary"]).T
     return {
-        "variables": {label: {k: flat[k][label] for k in stats} for label in flat["r_hat"]},
+        "variables": {label: {k: _finite(v) for k, v in row.items()} for label, row in table.iterrows()},
         "divergences": int(idata["sample_stats"]["diverging"].values.sum()),
-        "bfmi": [float(b) if np.isfinite(b) else None for b in bfmi(idata["sample_stats"]["energy"].values)],
+        "bfmi": [_finite(b) for b in az.bfmi(idata)["energy"].values],
     }
+
+
+def _finite(value: float) -> float | None:
+    """The value as a float, or None where it is undefined (NaN)."""
+    return float(value) if np.isfinite(value) else None
 
 
 def diagnostics_failures(diag: Mapping, thresholds: Thresholds) -> list[str]:
