@@ -26,16 +26,16 @@ FILE_FIELD = "(file)"
 # Keys that only some kinds accept; every other key of the schema is accepted by all kinds.
 KINDS_OF_KEY = {
     "seed": ("frequentist",),
-    "profile": ("frequentist", "projection", "measurements", "binned", "coverage", "feldman_cousins"),
+    "profile": ("frequentist", "projection", "measurements", "binned", "coverage", "feldman_cousins", "constraints"),
     "fit": ("measurements",),
-    "contours": ("frequentist", "binned"),
+    "contours": ("frequentist", "binned", "constraints"),
     "binned": ("binned", "posterior"),
     "physics_comparison": ("frequentist",),
     "reports": ("frequentist",),
-    "priors": ("posterior", "compare", "sbc"),
+    "priors": ("posterior", "compare", "sbc", "constraints"),
     "nuisances": ("posterior", "compare", "sbc"),
-    "sampler": ("posterior",),
-    "diagnostics": ("posterior",),
+    "sampler": ("posterior", "constraints"),
+    "diagnostics": ("posterior", "constraints"),
     "compare": ("compare",),
     "smc": ("compare",),
     "prior_sensitivity": ("compare",),
@@ -44,6 +44,7 @@ KINDS_OF_KEY = {
     "coverage": ("coverage",),
     "feldman_cousins": ("feldman_cousins",),
     "sbc": ("sbc",),
+    "constraints": ("constraints",),
 }
 # Sections each kind needs: one of each tuple must be present (posterior priors are checked apart).
 REQUIRED_SECTIONS = {
@@ -56,6 +57,7 @@ REQUIRED_SECTIONS = {
     "coverage": (("profile",),),
     "feldman_cousins": (("profile",),),
     "sbc": (),
+    "constraints": (("profile",),),
 }
 # Sections created (then filled with their defaults) when a spec of that kind leaves them out.
 DEFAULT_SECTIONS = {
@@ -68,6 +70,7 @@ DEFAULT_SECTIONS = {
     "coverage": ("figures", "likelihood", "study", "coverage"),
     "feldman_cousins": ("figures", "likelihood", "study", "feldman_cousins"),
     "sbc": ("figures", "likelihood", "nuisances", "study", "sbc"),
+    "constraints": ("figures", "likelihood", "sampler", "diagnostics", "constraints"),
 }
 
 
@@ -297,6 +300,8 @@ def _check_rules(spec: dict, source: str) -> None:
         _check_hypotheses(spec, source)
     if spec["kind"] == "posterior" and "binned" in spec:
         _check_binned_posterior(spec, source)
+    if spec["kind"] == "constraints":
+        _check_constraints(spec, source)
     if "study" in spec:
         _check_study(spec, source)
 
@@ -454,3 +459,33 @@ def _check_hypotheses(spec: dict, source: str) -> None:
             raise SpecError(
                 source, f"priors.{missing[0]}", problem, f"a [priors.{missing[0]}] or [priors.default] table"
             )
+
+
+def _check_constraints(spec: dict, source: str) -> None:
+    """kind constraints: the binned data sets replace one top-level data set (their group), every other one is
+    a counting data set with likelihood poisson_counting; the couplings sampled have priors."""
+    section = spec["constraints"]
+    for key in ("binned", "path_binned"):
+        group = BINNED[section[key]].binned.group
+        if group not in spec["datasets"]:
+            raise SpecError(source, f"constraints.{key}", f"{json.dumps(section[key])} replaces {json.dumps(group)}, "
+                            f"which is not in datasets {json.dumps(spec['datasets'])}", ", ".join(BINNED))
+    group = BINNED[section["binned"]].binned.group
+    if BINNED[section["path_binned"]].binned.group != group:
+        raise SpecError(source, "constraints.path_binned", "must replace the same data set as constraints.binned",
+                        ", ".join(n for n, d in BINNED.items() if d.binned.group == group))
+    choices = likelihood_choices(spec)
+    counting = [d for d in spec["datasets"] if d != group]
+    if not counting:
+        raise SpecError(source, "datasets", f"no counting data set beside {json.dumps(group)}",
+                        ", ".join(d for d in REGISTRY if d != group))
+    for d in counting:
+        if choices.get(d) != "poisson_counting":
+            raise SpecError(source, f"likelihood.{d}", f"{json.dumps(choices.get(d, 'gaussian'))}: kind constraints "
+                            "fits the counting data sets with their counting likelihood", "poisson_counting")
+    if not set(spec.get("priors", {})) - {"default"}:
+        raise SpecError(source, "priors", 'no coupling prior; kind "constraints" samples the couplings of '
+                        "[priors.<coupling>] tables", ", ".join(COUPLINGS))
+    if section["bayes_factor_points"] % 2 == 0:
+        raise SpecError(source, "constraints.bayes_factor_points", f"{section['bayes_factor_points']} is even",
+                        "an odd number >= 5 (Simpson's rule)")

@@ -134,6 +134,19 @@ class SBCSettings:
 
 
 @dataclass(frozen=True)
+class Constraints:
+    """kind = "constraints": the binned data sets (main result and the path's SR0+SR1 step), the shared 8B flux
+    constraint and its alternative, the Bayes factors' grid points, the couplings checked by Savage-Dickey."""
+
+    binned: str
+    path_binned: str
+    flux: str
+    flux_alternative: str
+    bayes_factor_points: int
+    savage_dickey_check: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Spec:
     """A validated, completed analysis spec. Sections a kind does not use are None (or empty)."""
 
@@ -167,6 +180,7 @@ class Spec:
     coverage: CoverageToys | None = None
     feldman_cousins: FeldmanCousinsToys | None = None
     sbc: SBCSettings | None = None
+    constraints: Constraints | None = None
     flavour_check: bool = False  # kind frequentist: write flavour_check.json
     reproduction: bool = False  # kind frequentist: write reproduction.{md,json}
     raw: dict = field(default_factory=dict, hash=False, compare=False, repr=False)
@@ -192,8 +206,8 @@ def typed(raw: dict, source: str = "<spec>") -> Spec:
         return Prior(**{k: float(v) if k != "dist" else v for k, v in table.items()})
 
     kind = raw["kind"]
-    seed_section = {"posterior": "sampler", "compare": "smc", "coverage": "study", "feldman_cousins": "study",
-                    "sbc": "study"}.get(kind)
+    seed_section = {"posterior": "sampler", "constraints": "sampler", "compare": "smc", "coverage": "study",
+                    "feldman_cousins": "study", "sbc": "study"}.get(kind)
     priors = {c: prior(t) for c, t in raw.get("priors", {}).items() if c != "default"}
     default = raw.get("priors", {}).get("default")
     n = raw.get("nuisances", {})
@@ -233,6 +247,9 @@ def typed(raw: dict, source: str = "<spec>") -> Spec:
         if "coverage" in raw else None,
         feldman_cousins=FeldmanCousinsToys(**raw["feldman_cousins"]) if "feldman_cousins" in raw else None,
         sbc=SBCSettings(**raw["sbc"]) if "sbc" in raw else None,
+        constraints=Constraints(**{**raw["constraints"],
+                                   "savage_dickey_check": tuple(raw["constraints"]["savage_dickey_check"])})
+        if "constraints" in raw else None,
         flavour_check=raw.get("reports", {}).get("flavour_check", False),
         reproduction=raw.get("reports", {}).get("reproduction", False),
         raw=raw,

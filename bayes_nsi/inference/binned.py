@@ -202,7 +202,7 @@ def _as_array(value, xp):
     return pt.as_tensor_variable(value) if xp is pt else np.asarray(value, dtype=float)
 
 
-def _multiplier(model: BinnedModel, component: str, params: Mapping, xp):
+def component_multiplier(model: BinnedModel, component: str, params: Mapping, xp=np):
     """Product of the rate nuisances of ``component`` per run; shape (..., runs)."""
     factor = np.ones(len(model.runs))
     for n in model.nuisances:
@@ -217,10 +217,11 @@ def expected_counts(model: BinnedModel, signal, params: Mapping):
     _check_params(model, params)
     xp = _xp(signal, *params.values())
     w_ly, w_qy = (yield_weights(_as_array(params[s], xp), model.anchors) for s in model.shape_names)
-    total = _multiplier(model, model.signal_component, params, xp)[..., None] * interpolate_anchors(signal, w_ly, w_qy)
+    signal_multiplier = component_multiplier(model, model.signal_component, params, xp)
+    total = signal_multiplier[..., None] * interpolate_anchors(signal, w_ly, w_qy)
     for c, t in model.backgrounds.items():
         shaped = interpolate_anchors(t, w_ly, w_qy) if t.ndim == 4 else t
-        total = total + _multiplier(model, c, params, xp)[..., None] * shaped
+        total = total + component_multiplier(model, c, params, xp)[..., None] * shaped
     return model.exposure_t_yr[:, None] * total
 
 

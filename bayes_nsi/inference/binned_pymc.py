@@ -22,6 +22,7 @@ import pymc as pm
 import pytensor.tensor as pt
 
 from bayes_nsi.experiments.base import DataSet
+from bayes_nsi.experiments.binned_data import BinnedInputs
 from bayes_nsi.inference import binned as bn
 from bayes_nsi.inference.binned_fit import SignalFolder, binned_model_of
 from bayes_nsi.inference.priors import Prior, b16_flux
@@ -57,14 +58,24 @@ def nuisance_variable(nuisance) -> pt.TensorVariable:
     return pm.TruncatedNormal(nuisance.name, mu=nuisance.nominal, sigma=nuisance.sigma, lower=lo, upper=upper)
 
 
-def observe_binned(dataset: DataSet, eps12, physics: str) -> str:
+def observe_binned(dataset: DataSet, eps12, physics: str, inputs: BinnedInputs | None = None,
+                   shared: Mapping[str, pt.TensorVariable] | None = None) -> str:
     """Inside an active ``pm.Model``: the nuisances, the 8B signal and the observed counts of one binned data set;
     returns the observed variable's name. Adds ``b8_events_<data set>``, the expected 8B events summed over runs
-    and bins, as a deterministic."""
-    inputs = dataset.binned.inputs(False)
+    and bins, as a deterministic.
+
+    inputs: the likelihood's inputs (default: the release's, signal rate constrained); shared: nuisances given as
+    expressions of other variables instead of their own priors (e.g. the signal-rate multiplier as flux / the
+    templates' flux, when counting experiments share the 8B flux)."""
+    inputs = dataset.binned.inputs(False) if inputs is None else inputs
+    shared = dict(shared or {})
     model = binned_model_of(inputs)
+    unknown = set(shared) - set(model.parameter_names)
+    if unknown:
+        raise ValueError(f"shared: {sorted(unknown)} are not nuisances of {dataset.name!r}; allowed: "
+                         f"{', '.join(model.parameter_names)}")
     folder = SignalFolder.build(dataset, inputs, physics).compressed()
-    params = {n.name: nuisance_variable(n) for n in model.nuisances}
+    params = {n.name: shared[n.name] if n.name in shared else nuisance_variable(n) for n in model.nuisances}
     flux_factor = dataset.binned.constraint_flux_8b / b16_flux()
     signal = folder.graph(eps12) * flux_factor  # (runs, A, A, bins), events per t*yr
     mu = bn.expected_counts(model, signal, params)

@@ -72,12 +72,18 @@ class BinnedTerm:
         folder = SignalFolder.build(dataset, inputs, physics, grids)
         return cls(dataset, folder, Profiler(binned_model_of(inputs)), dataset.binned.constraint_flux_8b / b16_flux())
 
-    def profiled(self, eps12: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """-2 ln L minimized over the nuisances at each coupling vector (n, 12): values (n,), nuisances (n, k)."""
+    def profiled(self, eps12: np.ndarray, counting: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """-2 ln L minimized over the nuisances at each coupling vector (n, 12): values (n,), nuisances (n, k).
+
+        counting: the signals (n, n_terms) of the counting terms of a :class:`~bayes_nsi.inference.joint_fit.
+        JointProfiler` at the same flux as the templates (None for a binned profiler alone).
+        """
         eps12 = np.atleast_2d(np.asarray(eps12, dtype=float))
         templates = self.folder.templates(eps12) * self.flux_factor
         values, xs = np.empty(len(eps12)), np.empty((len(eps12), len(self.profiler.nominal)))
         for i, (eps, signal) in enumerate(zip(eps12, templates, strict=True)):
+            if counting is not None:
+                signal = (signal, counting[i])
             near = self.solved.nearest(eps)
             res = (self.profiler.best_of_starts(signal) if near is None
                    else self.profiler.minimize(signal, near[0], scale=near[1]))

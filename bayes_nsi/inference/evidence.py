@@ -208,7 +208,7 @@ def prior_grid(prior: Prior, points: int) -> np.ndarray:
     return np.linspace(lo, hi, points)
 
 
-def _simpson_weights(x: np.ndarray) -> np.ndarray:
+def simpson_weights(x: np.ndarray) -> np.ndarray:
     """Weights w with sum(w f) = composite Simpson's rule on the uniform odd-sized grid x."""
     if x.size % 2 == 0:
         raise ValueError(f"Simpson's rule needs an odd number of points, got {x.size}")
@@ -222,7 +222,7 @@ def flux_grid(prior: str, points: int) -> tuple[np.ndarray, np.ndarray]:
     mu, sigma = flux_8b_prior(prior)
     f = np.linspace(max(0.0, mu - NORMAL_SPAN * sigma), mu + NORMAL_SPAN * sigma, points)
     ln_prior = stats.truncnorm.logpdf(f, -mu / sigma, np.inf, mu, sigma)  # the model's TruncatedNormal(lower=0)
-    return f, ln_prior + np.log(_simpson_weights(f))
+    return f, ln_prior + np.log(simpson_weights(f))
 
 
 def quadrature_ln_z(scanner: Chi2Scanner, datasets: Sequence[str], priors: Mapping[str, Prior],
@@ -243,7 +243,7 @@ def quadrature_ln_z(scanner: Chi2Scanner, datasets: Sequence[str], priors: Mappi
     obs = data.select(scanner.obs, datasets)
     points = points or (2001 if len(names) == 1 else 201)
     axes = [prior_grid(priors[n], points) for n in names]
-    ln_axes = [priors[n].logpdf(a) + np.log(_simpson_weights(a)) for n, a in zip(names, axes, strict=True)]
+    ln_axes = [priors[n].logpdf(a) + np.log(simpson_weights(a)) for n, a in zip(names, axes, strict=True)]
     ln_w = reduce(np.add.outer, ln_axes, np.zeros(())).ravel()
     eps = np.zeros((ln_w.size, 12))
     for name, grid in zip(names, np.meshgrid(*axes, indexing="ij"), strict=True):

@@ -206,7 +206,8 @@ class PoissonCounting:
         lo = max(0.0, self.background - BACKGROUND_SPAN * self.sigma_down)
         hi = self.background + BACKGROUND_SPAN * self.sigma_up
         x, w = np.polynomial.legendre.leggauss(BACKGROUND_NODES)
-        b = np.concatenate([0.5 * (e - a) * x + 0.5 * (e + a) for a, e in ((lo, self.background), (self.background, hi))])
+        sides = ((lo, self.background), (self.background, hi))
+        b = np.concatenate([0.5 * (e - a) * x + 0.5 * (e + a) for a, e in sides])
         ln_w = np.log(np.concatenate([0.5 * (self.background - lo) * w, 0.5 * (hi - self.background) * w]))
         ln_density = split_normal_log_norm(self.sigma_up, self.sigma_down) - 0.5 * split_normal_chi2(
             b, self.background, self.sigma_up, self.sigma_down)

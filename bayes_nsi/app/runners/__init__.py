@@ -20,6 +20,7 @@ RUNNERS = {
     "feldman_cousins": "bayes_nsi.app.runners.feldman_cousins:run",
     "sbc": "bayes_nsi.app.runners.sbc:run",
     "binned": "bayes_nsi.app.runners.binned:run",
+    "constraints": "bayes_nsi.app.runners.constraints:run",
 }
 
 

@@ -154,7 +154,6 @@ def grid_fit(chi2: Callable[[np.ndarray, np.ndarray], np.ndarray], data: np.ndar
     lo_b, mid_b, hi_b = grid[mids - 1], grid[mids], grid[mids + 1]
     # ends: try the half step towards the neighbour
     end_rows = np.concatenate([np.arange(n), np.arange(n)])
-    end_x = np.concatenate([np.full(n, grid[0]), np.full(n, grid[-1])])
     half = np.concatenate([np.full(n, 0.5 * (grid[0] + grid[1])), np.full(n, 0.5 * (grid[-2] + grid[-1]))])
     f_end = np.concatenate([on_grid[:, 0], on_grid[:, -1]])
     f_next = np.concatenate([on_grid[:, 1], on_grid[:, -2]])
