@@ -36,16 +36,14 @@ BATCHES = (1, 2001)
 TARGET_RATIO = 2.0
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats-small", type=int, default=100, help="timed rounds at batch 1")
-    parser.add_argument("--repeats-large", type=int, default=10, help="timed rounds at batch 2001")
-    args = parser.parse_args()
-
+def measure(modes: tuple[str, ...] = MODES, repeats_small: int = 100, repeats_large: int = 10
+            ) -> tuple[dict[str, float], dict[int, dict[str, float]]]:
+    """Compile seconds per mode (model + compile + first calls) and the median CPU seconds per call
+    {batch: {mode: s}} of value + gradient of the events, timed round-robin over the modes."""
     rng = np.random.default_rng(0)
     x = {b: rng.uniform(-1, 1, size=(b, 12)) for b in BATCHES}
     functions, compile_s = {}, {}
-    for mode in MODES:
+    for mode in modes:
         t0 = time.perf_counter()
         model = physics_model(("paired", "us2", "xenonnt"), "paper", physics=mode)
         eps = pt.dmatrix("eps")
@@ -54,10 +52,29 @@ def main() -> None:
         for b in BATCHES:
             functions[mode](x[b])  # first call at this shape: numba compiles here
         compile_s[mode] = time.perf_counter() - t0
+    medians = {}
+    for b in BATCHES:
+        times = {mode: [] for mode in modes}
+        for _ in range(repeats_small if b == 1 else repeats_large):
+            for mode in modes:
+                t0 = time.process_time()
+                functions[mode](x[b])
+                times[mode].append(time.process_time() - t0)
+        medians[b] = {mode: statistics.median(t) for mode, t in times.items()}
+    return compile_s, medians
 
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats-small", type=int, default=100, help="timed rounds at batch 1")
+    parser.add_argument("--repeats-large", type=int, default=10, help="timed rounds at batch 2001")
+    args = parser.parse_args()
+
+    load = os.getloadavg()[0]
+    compile_s, medians = measure(MODES, args.repeats_small, args.repeats_large)
     linker = type(pytensor.compile.mode.get_default_mode().linker).__name__
     print(f"pytensor {pytensor.__version__}, default linker {linker}, {os.cpu_count()} CPUs; "
-          f"load average at start {os.getloadavg()[0]:.1f}")
+          f"load average at start {load:.1f}")
     for mode in MODES:
         print(f"{mode:>7}: model + compile + first calls {compile_s[mode]:7.1f} s")
     print()
@@ -65,14 +82,7 @@ def main() -> None:
     print(header)
     print("-" * len(header))
     for b in BATCHES:
-        rounds = args.repeats_small if b == 1 else args.repeats_large
-        times = {mode: [] for mode in MODES}
-        for _ in range(rounds):
-            for mode in MODES:
-                t0 = time.process_time()
-                functions[mode](x[b])
-                times[mode].append(time.process_time() - t0)
-        median = {mode: statistics.median(t) for mode, t in times.items()}
+        median = medians[b]
         for mode in MODES:
             ratio = median[mode] / median["paper"]
             print(f"{mode:<8}{b:>7}{median[mode] * 1e3:>11.3f} ms{median[mode] / b * 1e6:>11.2f} us{ratio:>9.2f}")
