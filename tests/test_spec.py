@@ -56,6 +56,12 @@ EXPECTED = {
     ),
     "prior_missing_key.toml": ("priors.ee_u.sigma", ['missing for dist "truncated_normal"', "allowed: number > 0"]),
     "prior_reversed.toml": ("priors.ee_u.lower", ["1.0 is not below upper = -1.0", "allowed: lower < upper"]),
+    "constraints_gaussian_counting.toml": ("likelihood.us2", ['"gaussian": kind constraints', "allowed: poisson_counting"]),
+    "constraints_even_points.toml": ("constraints.bayes_factor_points", ["80 is even", "an odd number >= 5"]),
+    "constraints_without_binned_group.toml": (
+        "constraints.binned",
+        ['"xenonnt_sr012" replaces "xenonnt", which is not in datasets', "xenonnt_sr01, xenonnt_sr012"],
+    ),
     "posterior_only_default_prior.toml": ("priors", ["at least one [priors.<coupling>]", f"allowed: {NAMES}"]),
     "posterior_default_prior.toml": ("priors.default", ["not used by kind", "allowed: one [priors.<coupling>]"]),
     "frequentist_without_scan.toml": ("profile", ["needs [profile] or [[contours]]", "[[contours]] with keys x, y"]),
