@@ -133,7 +133,6 @@ def test_kish_ess_of_equal_and_of_one_dominant_weight():
 def test_numpy_joint_likelihood_equals_the_pymc_model_up_to_a_constant():
     """ln L of inference.joint_likelihood (numpy, per draw) against the PyMC model's observed log density at three
     points that move the couplings, the flux, a background and the yields: the difference is the ln n! constant."""
-    import pymc as pm
 
     from bayes_nsi.experiments.registry import get_binned
     from bayes_nsi.inference.joint_likelihood import JointLikelihood
