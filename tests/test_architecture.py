@@ -8,7 +8,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "bayes_nsi"
 LAYERS = ("physics", "experiments", "inference", "app")
-LEAVES = ("names", "errors")
+LEAVES = ("names", "errors", "markdown")
 
 
 def imported_modules(path: Path) -> set[str]:

@@ -25,6 +25,7 @@ from bayes_nsi.app.reports import MODE_NOTE, row_label
 from bayes_nsi.app.results import save_figure, write_csv, write_json, write_text
 from bayes_nsi.app.study_runs import manifest_fields, run_tasks
 from bayes_nsi.app.typed_spec import Spec
+from bayes_nsi.markdown import table
 
 LIKELIHOOD = "gaussian (eq. 20: ((R_exp - R_th) / sigma)^2 per data set, summed for the combination)"
 
@@ -81,13 +82,13 @@ def markdown(tables: dict, nominal: dict, keys: tuple[str, ...], n_toys: int, fi
              f"true value of the minimum; the binomial error of one fraction is <= {0.5 / np.sqrt(n_toys):.3f}.",
              ""]
     for j, (level, p) in enumerate(nominal.items()):
-        lines += [f"## Delta chi^2 = {level:g} (nominal {p:.4f})", "",
-                  "| coupling | " + " | ".join(row_label(k) for k in keys) + " |", "|---" * (len(keys) + 1) + "|"]
+        rows = []
         for coupling, per in tables.items():
             cells = []
             for k in keys:
                 f = per[k].fraction[:, j]
                 cells.append(f"{f.min():.3f} / {f.mean():.3f} / {f.max():.3f} (min at {truths[np.argmin(f)]:g})")
-            lines.append(f"| {coupling} | " + " | ".join(cells) + " |")
-        lines.append("")
+            rows.append([coupling, *cells])
+        lines += [f"## Delta chi^2 = {level:g} (nominal {p:.4f})", "",
+                  table(["coupling", *(row_label(k) for k in keys)], rows), ""]
     return "\n".join(lines)

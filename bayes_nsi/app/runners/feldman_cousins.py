@@ -26,6 +26,7 @@ from bayes_nsi.app.results import save_figure, write_csv, write_json, write_text
 from bayes_nsi.app.study_runs import manifest_fields, run_tasks
 from bayes_nsi.app.typed_spec import Spec
 from bayes_nsi.inference.intervals import intervals_to_text
+from bayes_nsi.markdown import table
 
 
 def level_name(level: float) -> str:
@@ -98,14 +99,12 @@ def run(spec: Spec, out: Path, log: Callable[[str], None]) -> dict:
 def side_by_side(fc: dict, dchi2: dict, names: list[str], cls: tuple[float, ...], keys: tuple[str, ...],
                  couplings: tuple[str, ...], note: str, settings: str) -> str:
     """One row per Table III entry: the FC interval next to the Delta chi^2 one at each level."""
-    header = " | ".join(f"FC {100 * cl:.2f} % | Delta chi^2 {n}" for n, cl in zip(names, cls, strict=True))
+    header = [h for n, cl in zip(names, cls, strict=True) for h in (f"FC {100 * cl:.2f} %", f"Delta chi^2 {n}")]
     lines = ["# Feldman-Cousins next to Delta chi^2 intervals (Table III entries)", "", f"{note}.", "",
              f"{settings}. Ordering statistic: chi^2(theta) - min over the range (the paper's Delta chi^2), so an "
              "FC interval differs from the Delta chi^2 one only where Wilks' critical value (1, 4) is wrong.", "",
-             f"| coupling | data | {header} |", "|---" * (2 + 2 * len(names)) + "|"]
-    for coupling in couplings:
-        for key in keys:
-            cells = " | ".join(f"{intervals_to_text(fc[n][key][coupling])} | "
-                               f"{intervals_to_text(dchi2[n][key][coupling])}" for n in names)
-            lines.append(f"| {coupling} | {row_label(key)} | {cells} |")
+             table(["coupling", "data", *header],
+                   [[coupling, row_label(key), *(text for n in names for text in (
+                       intervals_to_text(fc[n][key][coupling]), intervals_to_text(dchi2[n][key][coupling])))]
+                    for coupling in couplings for key in keys])]
     return "\n".join(lines) + "\n"

@@ -24,6 +24,7 @@ from bayes_nsi.inference.observations import observations
 from bayes_nsi.inference.priors import b16_flux
 from bayes_nsi.inference.scans import Chi2Scanner, intervals_json, profiles
 from bayes_nsi.inference.signal_fit import fit_signal
+from bayes_nsi.markdown import table
 
 MAX_SCALE = 8.0  # flux scale scanned on [0, 8]; fit_signal checks the 68 % interval ends well inside
 SIGNIFICANCE = ("sqrt(q0), q0 = -2 ln L(background only) + 2 ln L(best fit, signal >= 0), nuisances profiled: "
@@ -80,9 +81,11 @@ def run(spec: Spec, out: Path, log: Callable[[str], None]) -> dict:
             scans = profiles(scanner.with_observations(obs), prof.couplings, *prof.range, prof.points, prof.levels)
             ints = intervals_json(scans, prof.levels)
             used = ", ".join(f"{d}: {lk}" for d, lk in choice.items())
-            write_json(out / f"table3_{likelihood}.json", {"acceptance": mode, "physics": spec.physics, "likelihoods": choice, **ints})
+            write_json(out / f"table3_{likelihood}.json",
+                       {"acceptance": mode, "physics": spec.physics, "likelihoods": choice, **ints})
             if "1sigma" in ints:
-                caption = f"1-sigma intervals (Delta(-2 ln L) = 1, nuisances profiled), {MODE_NOTE[mode]}; physics: {spec.physics}; likelihoods: {used}."
+                caption = (f"1-sigma intervals (Delta(-2 ln L) = 1, nuisances profiled), {MODE_NOTE[mode]}; "
+                           f"physics: {spec.physics}; likelihoods: {used}.")
                 write_text(out / f"table3_{likelihood}.md", table3(ints, "1sigma", caption)[0])
             log(f"Table III with {likelihood} likelihoods written")
         timings["tables_s"] = round(time.perf_counter() - t0, 3)
@@ -107,9 +110,8 @@ def _published(group: tuple[str, ...]) -> dict | None:
 
 def _markdown(result: dict, mode: str) -> str:
     lines = ["# 8B signal measured per data set and likelihood", "", f"{MODE_NOTE[mode]}; fluxes in 1e6 cm^-2 s^-1.",
-             f"Significance: {SIGNIFICANCE}.", "",
-             "| data | likelihood | signal events (68%) | flux (68%) | significance | published |",
-             "|---|---|---|---|---|---|"]
+             f"Significance: {SIGNIFICANCE}.", ""]
+    rows = []
     for key, per in result.items():
         for likelihood, e in per.items():
             if "signal_events" in e:
@@ -121,7 +123,9 @@ def _markdown(result: dict, mode: str) -> str:
             pub = e["published"]
             published = (f"{pub['significance_sigma']} sigma, {pub['flux_8b']} +{pub['flux_8b_up']} "
                          f"-{pub['flux_8b_down']}") if pub else "-"
-            lines.append(f"| {key} | {likelihood} | {signal} | {flux} | {e['significance_sigma']:.2f} | {published} |")
+            rows.append([key, likelihood, signal, flux, f"{e['significance_sigma']:.2f}", published])
+    lines.append(table(["data", "likelihood", "signal events (68%)", "flux (68%)", "significance", "published"],
+                       rows))
     lines += ["", "## Reading the differences from the published results", "",
               "- Flux: a signal converts to a flux through the SM events expected per unit flux. Ours are the "
               "package's in this acceptance mode (events at 5.46e6 cm^-2 s^-1 in the sm_events of each entry); the "

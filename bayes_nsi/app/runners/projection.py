@@ -45,7 +45,8 @@ def run(spec: Spec, out: Path, log: Callable[[str], None]) -> dict:
     rel = {k: {c: [w / v[0] - 1.0 if v[0] > 0 else None for w in v] for c, v in per.items()}
            for k, per in widths.items()}
     write_json(out / "projection.json", {
-        "acceptance": mode, "physics": spec.physics, "assumption": ASSUMPTION, "factors": factors, "level": "1sigma (Delta chi^2 = 1)",
+        "acceptance": mode, "physics": spec.physics, "assumption": ASSUMPTION, "factors": factors,
+        "level": "1sigma (Delta chi^2 = 1)",
         "intervals": {f"{f:g}": by_factor[f] for f in factors},
         "total_width": widths, "relative_width_change_vs_f1": rel})
     key = "combined" if "combined" in widths else keys[0]

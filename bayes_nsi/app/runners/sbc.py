@@ -23,6 +23,7 @@ from bayes_nsi.app.reports import MODE_NOTE
 from bayes_nsi.app.results import save_figure, write_json, write_text
 from bayes_nsi.app.study_runs import manifest_fields, run_tasks
 from bayes_nsi.app.typed_spec import Spec
+from bayes_nsi.markdown import table
 
 ENVELOPE_PROB = 0.99
 
@@ -80,9 +81,8 @@ def markdown(summary: dict, ranks: np.ndarray, n_draws: int, settings: dict, not
              f"after {settings['tune']} tuning steps ({settings['adaptation']} mass matrix, target_accept "
              f"{settings['target_accept']}), every {settings['thin']}-th draw ranked: ranks in 0..{n_draws}. "
              "Calibrated: ranks uniform, mean rank fraction 0.5, PIT-ECDF inside the envelope.", "",
-             f"| parameter | p-value (pot_c) | inside {100 * ENVELOPE_PROB:g} % envelope | mean rank / n_draws |",
-             "|---|---|---|---|"]
-    for j, (name, s) in enumerate(summary.items()):
-        lines.append(f"| {name} | {s.p_value:.3g} | {'yes' if s.inside else 'NO'} | "
-                     f"{np.mean(ranks[:, j]) / n_draws:.3f} |")
+             table(["parameter", "p-value (pot_c)", f"inside {100 * ENVELOPE_PROB:g} % envelope",
+                    "mean rank / n_draws"],
+                   [[name, f"{s.p_value:.3g}", "yes" if s.inside else "NO", f"{np.mean(ranks[:, j]) / n_draws:.3f}"]
+                    for j, (name, s) in enumerate(summary.items())])]
     return "\n".join(lines) + "\n"
