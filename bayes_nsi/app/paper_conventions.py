@@ -13,6 +13,7 @@ like the package: R(0) equals the paper's SM events (or the ``sm_events`` of the
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -100,7 +101,15 @@ def standard_conventions(osc: Oscillation, published_sm_events: Mapping[str, flo
     )
 
 
+@functools.cache
 def _rotation(name: str, osc: Oscillation) -> np.ndarray:
+    """The rotation of eq. (17) under a convention (read-only: one array per name and oscillation inputs)."""
+    rot = _new_rotation(name, osc)
+    rot.setflags(write=False)
+    return rot
+
+
+def _new_rotation(name: str, osc: Oscillation) -> np.ndarray:
     u = propagation_rotation(osc)
     if name == "U23 U13":
         return u
@@ -217,7 +226,20 @@ def convention_intervals(rates: ConventionRates, obs: Observations, conv: Conven
             for key, v in values.items():
                 out.setdefault(key, {})[c] = grid_pieces(x, v - v.min(), level)
             continue
-        for key in chi2(np.zeros(1)):
-            result = profile_scan(lambda x, key=key, f=chi2: f(x)[key], lo, hi, points, [level])
+        grid = np.linspace(lo, hi, points)
+        on_grid = chi2(grid)
+        for key in on_grid:
+            fn = _serving_grid(lambda x, key=key, f=chi2: f(x)[key], grid, on_grid[key])
+            result = profile_scan(fn, lo, hi, points, [level])
             out.setdefault(key, {})[c] = [[round(a, 6), round(b, 6)] for a, b in result.intervals[level]]
     return out
+
+
+def _serving_grid(fn, grid: np.ndarray, values: np.ndarray):
+    """``fn``, except at exactly ``grid``, where it returns ``values`` (computed once for every key)."""
+
+    def cached(x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x, float)
+        return values if x.shape == grid.shape and np.array_equal(x, grid) else fn(x)
+
+    return cached
