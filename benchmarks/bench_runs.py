@@ -102,6 +102,8 @@ def run_spec(spec: str, cold: bool) -> Timed:
         return Timed(wall, cpu, proc.returncode, timings, diagnostics)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+        if not any(CACHE_ROOT.iterdir()):
+            CACHE_ROOT.rmdir()
 
 
 def _children_cpu_s() -> float:
