@@ -168,6 +168,7 @@ def test_simulation_based_calibration(xenonnt):
 
 # -- (d) reproducibility -------------------------------------------------------------------------------
 
+@pytest.mark.slow  # sampler runs
 @pytest.mark.parametrize("engine", ["nutpie", "pymc"])
 def test_same_seed_same_draws(xenonnt, engine):
     physics, obs = xenonnt
@@ -225,6 +226,7 @@ def test_asymmetric_likelihood_wiring():
 
 # -- (f) diagnostics -----------------------------------------------------------------------------------
 
+@pytest.mark.slow  # sampler run
 def test_diagnostics_failure_names_variable(tmp_path):
     spec = typed(validate_spec({
         "schema_version": 1, "kind": "posterior", "name": "tiny", "physics": "paper", "datasets": ["xenonnt"],

@@ -53,6 +53,7 @@ min_bfmi = 0.01
 """
 
 
+@pytest.mark.slow  # whole runs in fresh processes
 @pytest.mark.parametrize("text", [FREQUENTIST, POSTERIOR], ids=["frequentist", "posterior"])
 def test_run_leaves_the_temporary_folder_empty(text, tmp_path):
     spec, tmp = tmp_path / "spec.toml", tmp_path / "tmp"

@@ -95,6 +95,7 @@ def _spec_rows(page: Path) -> dict[str, dict[str, list[str]]]:
     return out
 
 
+@pytest.mark.slow  # builds the documentation site (Sphinx, about a minute)
 def test_spec_reference_has_every_key_and_default_of_the_schema_file(site: Path) -> None:
     raw = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
     rows = _spec_rows(site / "spec.html")
@@ -154,6 +155,7 @@ def _check_row(rows: dict[str, list[str]], key: str, node: dict) -> int:
     return 1
 
 
+@pytest.mark.slow  # builds the documentation site (Sphinx, about a minute)
 def test_spec_reference_names_what_the_code_fills_in(site: Path) -> None:
     """Couplings and data sets are not in the schema file: the page shows them, so it renders the completed schema."""
     rows = _spec_rows(site / "spec.html")
@@ -167,11 +169,13 @@ def test_spec_reference_names_what_the_code_fills_in(site: Path) -> None:
     assert rows["spec-section-priors"]["<name>"][2].startswith("name: " + ", ".join(COUPLINGS) + ", default")
 
 
+@pytest.mark.slow  # builds the documentation site (Sphinx, about a minute)
 def test_api_reference_has_a_page_for_every_module(site: Path, modules: list[str]) -> None:
     missing = [m for m in modules if not (site / "api" / f"{m}.html").is_file()]
     assert len(modules) > 40 and not missing
 
 
+@pytest.mark.slow  # builds the documentation site (Sphinx, about a minute)
 def test_notebooks_are_pages(site: Path) -> None:
     notebooks = [p for p in (ROOT / "notebooks").glob("*.py") if p.read_text(encoding="utf-8").startswith("# %%")]
     assert len(notebooks) == 3
@@ -180,6 +184,7 @@ def test_notebooks_are_pages(site: Path) -> None:
         assert title.removeprefix("# # ") in _text(site / "notebooks" / f"{path.stem}.html")
 
 
+@pytest.mark.slow  # builds the documentation site (Sphinx, about a minute)
 def test_reproduction_page_embeds_the_report(site: Path) -> None:
     text = _text(site / "reproduction.html")
     assert "Reproduction of the paper" in text and REPORT_NUMBER in text
@@ -187,6 +192,7 @@ def test_reproduction_page_embeds_the_report(site: Path) -> None:
     assert any(p.name.startswith("fig2_up") for p in (site / "_images").iterdir())
 
 
+@pytest.mark.slow  # builds the documentation site (Sphinx, about a minute)
 def test_physics_page_has_the_paper_equations(site: Path) -> None:
     text = _text(site / "physics.html")
     for phrase in ("Physics modes", "Acceptance normalization", "typos", r"\Delta m^2_{21}", r"\mathrm{Tr}"):

@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 SPEC = """schema_version = 1
 kind = "posterior"
@@ -60,6 +61,7 @@ def _sample(spec: Path, out: Path, compiledir: Path, tmpdir: Path) -> dict[str, 
         return dict(npz)
 
 
+@pytest.mark.slow  # two posterior runs in fresh processes, one compiling into an empty cache
 def test_same_draws_from_an_empty_and_a_warm_compile_cache(tmp_path):
     spec = tmp_path / "spec.toml"
     spec.write_text(SPEC)

@@ -56,7 +56,10 @@ EXPECTED = {
     ),
     "prior_missing_key.toml": ("priors.ee_u.sigma", ['missing for dist "truncated_normal"', "allowed: number > 0"]),
     "prior_reversed.toml": ("priors.ee_u.lower", ["1.0 is not below upper = -1.0", "allowed: lower < upper"]),
-    "constraints_gaussian_counting.toml": ("likelihood.us2", ['"gaussian": kind constraints', "allowed: poisson_counting"]),
+    "constraints_gaussian_counting.toml": (
+        "likelihood.us2",
+        ['"gaussian": kind constraints', "allowed: poisson_counting"],
+    ),
     "constraints_even_points.toml": ("constraints.bayes_factor_points", ["80 is even", "an odd number >= 5"]),
     "constraints_without_binned_group.toml": (
         "constraints.binned",

@@ -52,6 +52,7 @@ def test_evidence_on_a_toy_data_set(scanner):
     assert quadrature_ln_z(counting, ["toy"], {}, None) == pytest.approx(np.log(exact), abs=1e-8)
 
 
+@pytest.mark.slow  # sampler run
 def test_posterior_on_a_toy_data_set(scanner):
     """NUTS on the toy with a counting likelihood: the posterior mean of ee_u agrees with direct
     quadrature of the same posterior (likelihood marginalized over the background, uniform prior)."""
