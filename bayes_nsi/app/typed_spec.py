@@ -200,7 +200,6 @@ def load(path: str | Path) -> Spec:
 def typed(raw: dict, source: str = "<spec>") -> Spec:
     """The typed form of a validated, completed spec dict."""
     from bayes_nsi.inference.priors import Nuisances, Prior
-    from bayes_nsi.inference.sampling import SamplerSettings, Thresholds
 
     def prior(table: dict) -> Prior:
         return Prior(**{k: float(v) if k != "dist" else v for k, v in table.items()})
@@ -227,8 +226,8 @@ def typed(raw: dict, source: str = "<spec>") -> Spec:
         contours=tuple(Contour(c["x"], c["y"], tuple(c["x_range"]), tuple(c["y_range"]), c["points"], c["level"])
                        for c in raw.get("contours", [])),
         priors=priors, default_prior=prior(default) if default else None, nuisances=nuisances,
-        sampler=SamplerSettings(**raw["sampler"]) if "sampler" in raw else None,
-        diagnostics=Thresholds(**raw["diagnostics"]) if "diagnostics" in raw else None,
+        sampler=_sampling("SamplerSettings")(**raw["sampler"]) if "sampler" in raw else None,
+        diagnostics=_sampling("Thresholds")(**raw["diagnostics"]) if "diagnostics" in raw else None,
         compare=Compare(tuple(raw["compare"]["hypotheses"]), raw["compare"]["per_dataset"],
                         raw["compare"]["savage_dickey"]) if "compare" in raw else None,
         smc=Smc(**raw["smc"]) if "smc" in raw else None,
@@ -254,3 +253,10 @@ def typed(raw: dict, source: str = "<spec>") -> Spec:
         reproduction=raw.get("reports", {}).get("reproduction", False),
         raw=raw,
     )
+
+
+def _sampling(name: str):
+    """A class of ``inference.sampling``, imported only by specs that sample (it imports PyMC and ArviZ, ~2 s)."""
+    from bayes_nsi.inference import sampling
+
+    return getattr(sampling, name)
