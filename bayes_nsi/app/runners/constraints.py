@@ -192,7 +192,7 @@ def _frequentist(spec, counting, binned, flux, alternative, log, out, timings) -
              "lines": {k: [line.round(6).tolist() for line in r.lines] for k, r in per.items()}}
             for (x, y), per in planes.items()]})
         if spec.figures.enabled:
-            save_figure(plots.fig4_contours(planes, short), out, "fig4")
+            save_figure(plots.fig4_contours(planes, short, keys=main.keys), out, "fig4")  # combined drawn too
     return {"intervals": merged, "scans": scans, "note": note, "alt_key": alt_key,
             "combined_1sigma": merged["1sigma"][COMBINED]}
 
