@@ -14,11 +14,13 @@ nuisances (XENONnT: the signal efficiency). The signal-rate multiplier is the fl
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
+from bayes_nsi.experiments.base import DataSet
+from bayes_nsi.experiments.binned_data import BinnedInputs
 from bayes_nsi.inference import binned as bn
 from bayes_nsi.inference.binned_fit import SignalFolder, binned_model_of
 from bayes_nsi.inference.likelihoods import PoissonCounting
@@ -40,8 +42,8 @@ class NuisanceDraws:
 class JointLikelihood:
     """ln L of counting terms and one binned model at coupling batches x nuisance draws (numpy)."""
 
-    def __init__(self, counting: tuple[PoissonCounting, ...], counting_events, folder: SignalFolder,
-                 model: bn.BinnedModel, signal_scale: str, flux_name: str = "flux_8b") -> None:
+    def __init__(self, counting: tuple[PoissonCounting, ...], counting_events: Callable[[np.ndarray], np.ndarray],
+                 folder: SignalFolder, model: bn.BinnedModel, signal_scale: str, flux_name: str = "flux_8b") -> None:
         """counting_events: callable (n, 12) -> (n, P) events at the B16 flux; folder: the compressed folder."""
         self.counting, self.counting_events = counting, counting_events
         self.folder, self.model = folder, model
@@ -49,8 +51,9 @@ class JointLikelihood:
         self.n_counting = np.array([t.observed for t in counting], dtype=float)
 
     @classmethod
-    def build(cls, counting: tuple[PoissonCounting, ...], counting_events, dataset, inputs, physics: str,
-              flux_name: str = "flux_8b") -> JointLikelihood:
+    def build(cls, counting: tuple[PoissonCounting, ...], counting_events: Callable[[np.ndarray], np.ndarray],
+              dataset: DataSet, inputs: BinnedInputs, physics: str, flux_name: str = "flux_8b") -> JointLikelihood:
+        """The compressed signal folder of ``dataset`` in a physics mode and the likelihood's constants."""
         folder = SignalFolder.build(dataset, inputs, physics).compressed()
         return cls(counting, counting_events, folder, binned_model_of(inputs), inputs.signal_scale, flux_name)
 
