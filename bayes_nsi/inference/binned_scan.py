@@ -24,7 +24,8 @@ import numpy as np
 from bayes_nsi.experiments.base import DataSet
 from bayes_nsi.inference.binned_fit import DEFAULT_GRIDS, Profiler, SignalFolder, binned_model_of, one_thread
 from bayes_nsi.inference.priors import b16_flux
-from bayes_nsi.names import COUPLINGS, check_coupling_names
+from bayes_nsi.inference.scans import coupling_points
+from bayes_nsi.names import check_coupling_names
 from bayes_nsi.physics.rates import Grids
 
 WARM_MEMORY = 4096  # solved points kept for warm starts
@@ -118,15 +119,11 @@ class BinnedScanner:
     def along(self, couplings: Sequence[str], key: str) -> Callable[..., np.ndarray]:
         """-2 ln L of ``key`` as a vectorized function of the named couplings (others zero)."""
         check_coupling_names(couplings)
-        idx = [COUPLINGS.index(c) for c in couplings]
         term = next(t for t in self.terms if t.dataset.name == key)
 
         def fn(*values: np.ndarray) -> np.ndarray:
-            values = np.broadcast_arrays(*(np.asarray(v, float) for v in values))
-            eps = np.zeros(values[0].shape + (12,))
-            for i, v in zip(idx, values, strict=True):
-                eps[..., i] = v
+            shape, eps = coupling_points(couplings, values)
             with one_thread():
-                return term.profiled(eps.reshape(-1, 12))[0].reshape(values[0].shape)
+                return term.profiled(eps)[0].reshape(shape)
 
         return fn

@@ -29,8 +29,8 @@ from bayes_nsi.inference.joint_fit import JointProfiler, flux_profiled_chi2
 from bayes_nsi.inference.likelihoods import PoissonCounting
 from bayes_nsi.inference.observations import Observations
 from bayes_nsi.inference.priors import FLUX_8B_PRIOR_NAMES, b16_flux, flux_8b_prior
-from bayes_nsi.inference.scans import Chi2Scanner
-from bayes_nsi.names import COUPLINGS, check_coupling_names
+from bayes_nsi.inference.scans import Chi2Scanner, coupling_points
+from bayes_nsi.names import check_coupling_names
 from bayes_nsi.physics.rates import Grids
 
 COMBINED = "combined"
@@ -122,14 +122,10 @@ class JointScanner:
         check_coupling_names(couplings)
         if key not in self.keys:
             raise ValueError(f"key: unknown {key!r}; allowed: {', '.join(self.keys)}")
-        idx = [COUPLINGS.index(c) for c in couplings]
 
         def fn(*values: np.ndarray) -> np.ndarray:
-            values = np.broadcast_arrays(*(np.asarray(v, float) for v in values))
-            eps = np.zeros(values[0].shape + (12,))
-            for i, v in zip(idx, values, strict=True):
-                eps[..., i] = v
-            return self._one_key(eps.reshape(-1, 12), key).reshape(values[0].shape)
+            shape, eps = coupling_points(couplings, values)
+            return self._one_key(eps, key).reshape(shape)
 
         return fn
 

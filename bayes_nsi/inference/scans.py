@@ -69,20 +69,16 @@ class Chi2Scanner:
     def along(self, couplings: Sequence[str], key: str) -> Callable[..., np.ndarray]:
         """chi^2 of ``key`` as a vectorized function of the named couplings (others zero)."""
         check_coupling_names(couplings)
-        idx = [COUPLINGS.index(c) for c in couplings]
 
         def fn(*values: np.ndarray) -> np.ndarray:
-            values = np.broadcast_arrays(*(np.asarray(v, float) for v in values))
-            eps = np.zeros(values[0].shape + (12,))
-            for i, v in zip(idx, values, strict=True):
-                eps[..., i] = v
-            return self.chi2(eps.reshape(-1, 12))[key].reshape(values[0].shape)
+            shape, eps = coupling_points(couplings, values)
+            return self.chi2(eps)[key].reshape(shape)
 
         return fn
 
 
-def profiles(scanner: Chi2Scanner, couplings: Sequence[str], lo: float, hi: float, points: int,
-             levels: Sequence[float], on_step: Callable[[], None] = lambda: None) -> dict[str, dict[str, ProfileResult]]:
+def profiles(scanner: Chi2Scanner, couplings: Sequence[str], lo: float, hi: float, points: int, levels: Sequence[float],
+             on_step: Callable[[], None] = lambda: None) -> dict[str, dict[str, ProfileResult]]:
     """One-parameter profiles {key: {coupling: ProfileResult}}, all other couplings zero.
 
     Each coupling's grid is evaluated once for all data sets; refinements call the graph per key.
@@ -140,3 +136,22 @@ def intervals_json(result: dict[str, dict[str, ProfileResult]], levels: Sequence
                                                           for c, r in per_key.items()}
                                                     for key, per_key in result.items()}
             for lv in levels}
+
+
+def planes_json(planes: dict[tuple[str, str], dict[str, ContourResult]]) -> list[dict]:
+    """Contour planes {(x, y): {key: ContourResult}} as JSON: per plane the level, best points and iso-lines."""
+    return [{"x": x, "y": y, "level": next(iter(per.values())).level,
+             "best": {k: r.best_xy.round(6).tolist() for k, r in per.items()},
+             "lines": {k: [line.round(6).tolist() for line in r.lines] for k, r in per.items()}}
+            for (x, y), per in planes.items()]
+
+
+def coupling_points(couplings: Sequence[str], values: Sequence[np.ndarray]) -> tuple[tuple[int, ...], np.ndarray]:
+    """Coupling vectors (n, 12) with the named couplings at the broadcast ``values`` (others zero), and the
+    broadcast shape to give the results back in."""
+    check_coupling_names(couplings)
+    values = np.broadcast_arrays(*(np.asarray(v, float) for v in values))
+    eps = np.zeros(values[0].shape + (12,))
+    for name, v in zip(couplings, values, strict=True):
+        eps[..., COUPLINGS.index(name)] = v
+    return values[0].shape, eps.reshape(-1, 12)

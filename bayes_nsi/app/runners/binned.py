@@ -32,7 +32,7 @@ from bayes_nsi.experiments.registry import get_binned
 from bayes_nsi.inference.binned_fit import Profiler, SignalFolder, binned_model_of, measure_signal
 from bayes_nsi.inference.binned_scan import BinnedScanner
 from bayes_nsi.inference.priors import b16_flux
-from bayes_nsi.inference.scans import Chi2Scanner, contours, intervals_json, profiles
+from bayes_nsi.inference.scans import Chi2Scanner, contours, intervals_json, planes_json, profiles
 from bayes_nsi.names import FLAVOUR_PAIRS
 
 SIGNIFICANCE = ("sqrt(q0), q0 = -2 ln L(8B rate = 0) + 2 ln L(best fit, rate >= 0), every nuisance profiled: the "
@@ -166,11 +166,8 @@ def _nsi(spec: Spec, sets: list[DataSet], out: Path, log: Callable[[str], None])
                                   **contours(binned, c.x, c.y, c.x_range, c.y_range, c.points, c.level)}
             log(f"contours {c.x}-{c.y} done ({time.perf_counter() - t0:.1f} s so far)")
         timings["contours_s"] = round(time.perf_counter() - t0, 3)
-        write_json(out / "contours_binned.json", {"acceptance": mode, "physics": spec.physics, "note": note, "planes": [
-            {"x": x, "y": y, "level": next(iter(per.values())).level,
-             "best": {k: r.best_xy.round(6).tolist() for k, r in per.items()},
-             "lines": {k: [line.round(6).tolist() for line in r.lines] for k, r in per.items()}}
-            for (x, y), per in planes.items()]})
+        write_json(out / "contours_binned.json", {"acceptance": mode, "physics": spec.physics, "note": note,
+                                                  "planes": planes_json(planes)})
         if spec.figures.enabled:
             save_figure(plots.fig4_contours(planes, short), out, "fig4_binned")
     return timings, sum(t.profiler.calls for t in binned.terms)

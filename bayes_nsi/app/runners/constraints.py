@@ -37,7 +37,7 @@ from bayes_nsi.inference.joint_likelihood import JointLikelihood
 from bayes_nsi.inference.joint_pymc import build_joint_pymc_model
 from bayes_nsi.inference.joint_scan import COMBINED, FluxConstraint, JointScanner, constrained_inputs
 from bayes_nsi.inference.observations import observations
-from bayes_nsi.inference.scans import Chi2Scanner, contours, intervals_json, profiles
+from bayes_nsi.inference.scans import Chi2Scanner, contours, intervals_json, planes_json, profiles
 from bayes_nsi.markdown import table
 from bayes_nsi.names import COUPLINGS, FLAVOUR_PAIRS
 
@@ -186,11 +186,7 @@ def _frequentist(spec, counting, binned, flux, alternative, log, out, timings) -
         clock = time.perf_counter()
         planes = {(p.x, p.y): contours(main, p.x, p.y, p.x_range, p.y_range, p.points, p.level) for p in spec.contours}
         timings["contours_s"] = _lap(clock)
-        write_json(out / "contours.json", {"physics": spec.physics, "note": note, "planes": [
-            {"x": x, "y": y, "level": next(iter(per.values())).level,
-             "best": {k: r.best_xy.round(6).tolist() for k, r in per.items()},
-             "lines": {k: [line.round(6).tolist() for line in r.lines] for k, r in per.items()}}
-            for (x, y), per in planes.items()]})
+        write_json(out / "contours.json", {"physics": spec.physics, "note": note, "planes": planes_json(planes)})
         if spec.figures.enabled:
             save_figure(plots.fig4_contours(planes, short, keys=main.keys), out, "fig4")  # combined drawn too
     return {"intervals": merged, "scans": scans, "note": note, "alt_key": alt_key,
