@@ -43,7 +43,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import Markdown, display
 
-from bayes_nsi.app.runners.posterior import overlay_figure, setup
+from bayes_nsi.app.posterior_outputs import overlay_figure
+from bayes_nsi.app.runners.posterior import setup
 from bayes_nsi.app.typed_spec import load
 from bayes_nsi.inference import credible, sampling
 from bayes_nsi.inference import scans as frequentist

@@ -15,8 +15,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from bayes_nsi.app.posterior_outputs import check_diagnostics, figures, lap, sampler_info
 from bayes_nsi.app.results import write_csv, write_json, write_text
-from bayes_nsi.app.runners.posterior import _check, _figures, _lap, _sampler_info
 from bayes_nsi.app.typed_spec import Spec
 from bayes_nsi.experiments.registry import get_binned
 from bayes_nsi.inference import credible, sampling
@@ -35,24 +35,24 @@ def run(spec: Spec, out: Path, log: Callable[[str], None]) -> dict:
     sets = [get_binned(name) for name in spec.binned.datasets]
     post = build_binned_pymc_model(sets, spec.priors, spec.physics)
     var_names = [*post.couplings, *post.nuisances]
-    timings["build_s"] = _lap(clock)
+    timings["build_s"] = lap(clock)
 
     clock = time.perf_counter()
     sampler = spec.sampler
     log(f"sampling {', '.join(var_names)} with {sampler.engine}: {sampler.chains} chains x {sampler.draws} draws "
         f"after {sampler.tune} tuning steps (binned likelihoods: {', '.join(post.datasets)}; physics {spec.physics})")
     idata = sampling.sample(post.model, sampler, post.observed, progressbar=sys.stderr.isatty())
-    timings["sample_total_s"] = _lap(clock)
+    timings["sample_total_s"] = lap(clock)
     sampling_time = idata["posterior"].attrs.get("sampling_time")
     timings["sampling_s"] = None if sampling_time is None else round(float(sampling_time), 3)
-    summary = _check(idata, var_names, spec, timings["sampling_s"], out, log)
+    summary = check_diagnostics(idata, var_names, spec, timings["sampling_s"], out, log)
 
     clock = time.perf_counter()
     for group in (idata, idata["posterior"]):
         group.attrs["physics"] = spec.physics
         group.attrs["binned_datasets"] = ", ".join(post.datasets)
     idata.to_netcdf(out / "posterior.nc")
-    timings["write_netcdf_s"] = _lap(clock)
+    timings["write_netcdf_s"] = lap(clock)
 
     clock = time.perf_counter()
     scanner = BinnedScanner.for_datasets(sets, spec.physics)
@@ -67,7 +67,7 @@ def run(spec: Spec, out: Path, log: Callable[[str], None]) -> dict:
                                                         points=PROFILE_POINTS)
         rows.append(credible.coupling_intervals(name, idata["posterior"][name].values.ravel(), prior.support(),
                                                 profiles[name]))
-    timings["profiles_s"] = _lap(clock)
+    timings["profiles_s"] = lap(clock)
     notes = [f"Physics: {spec.physics}. Likelihoods: binned ({', '.join(post.datasets)}), nuisances "
              f"({', '.join(post.nuisances)}) sampled with their constraints as truncated normal priors.",
              "chi2 columns: -2 ln L of the binned likelihoods with each coupling alone (others zero), every nuisance "
@@ -87,7 +87,7 @@ def run(spec: Spec, out: Path, log: Callable[[str], None]) -> dict:
                                                                     rows, notes))
     if spec.figures.enabled:
         clock = time.perf_counter()
-        _figures(idata, var_names, profiles, post.couplings, spec, out)
-        timings["figures_s"] = _lap(clock)
-    return {"timings": timings, "sampler": _sampler_info(sampler), "sampled_couplings": list(post.couplings),
+        figures(idata, var_names, profiles, post.couplings, spec, out)
+        timings["figures_s"] = lap(clock)
+    return {"timings": timings, "sampler": sampler_info(sampler), "sampled_couplings": list(post.couplings),
             "binned_datasets": list(post.datasets), "nuisances": list(post.nuisances), "diagnostics": summary}

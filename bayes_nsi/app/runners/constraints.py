@@ -24,9 +24,9 @@ import numpy as np
 
 from bayes_nsi.app import plots, progress
 from bayes_nsi.app.paper_table3 import TABLE3
+from bayes_nsi.app.posterior_outputs import check_diagnostics, lap, sampler_info
 from bayes_nsi.app.reports import row_label, table3
 from bayes_nsi.app.results import save_figure, write_csv, write_json, write_text
-from bayes_nsi.app.runners.posterior import _check, _lap, _sampler_info
 from bayes_nsi.app.typed_spec import Spec
 from bayes_nsi.experiments.registry import get, get_binned
 from bayes_nsi.inference import credible, sampling
@@ -64,7 +64,7 @@ def run(spec: Spec, out: Path, log: Callable[[str], None]) -> dict:
     path = _path(frequentist["combined_1sigma"], path_binned=get_binned(c.path_binned), **context)
     write_text(out / "README.md", _readme(spec, counting, binned, flux, alternative, posterior, factors,
                                           frequentist, path))
-    return {"timings": timings, "sampler": _sampler_info(spec.sampler), "counting_datasets": list(counting_names),
+    return {"timings": timings, "sampler": sampler_info(spec.sampler), "counting_datasets": list(counting_names),
             "binned_dataset": binned.name, "flux": c.flux, "diagnostics": posterior["summary"]}
 
 
@@ -79,8 +79,8 @@ def _posterior(spec, counting, binned, flux, log, out, timings) -> dict:
     log(f"posterior: {len(post.couplings)} couplings and {len(post.nuisances)} nuisances "
         f"({', '.join(post.nuisances)}); {s.chains} chains x {s.draws} draws after {s.tune} tuning steps")
     idata = sampling.sample(post.model, s, post.observed, progressbar=sys.stderr.isatty())
-    timings["posterior_s"] = _lap(clock)
-    summary = _check(idata, var_names, spec, timings["posterior_s"], out, log)
+    timings["posterior_s"] = lap(clock)
+    summary = check_diagnostics(idata, var_names, spec, timings["posterior_s"], out, log)
     for group in (idata, idata["posterior"]):
         group.attrs.update(physics=spec.physics, acceptance=spec.acceptance, flux_8b_constraint=flux.name,
                            binned_dataset=binned.name, counting_datasets=", ".join(counting.datasets))
@@ -119,7 +119,7 @@ def _bayes_factors(spec, counting, binned, flux, log, out, timings) -> dict:
         rows[name] = {"ln_b": bf.ln_b, "ln_b_err": bf.ln_b_err, "reading": favoured(bf.ln_b, name),
                       "min_kish_ess_where_it_matters": bf.min_relevant_ess, "draws": bf.draws}
         log(f"ln B({name} vs SM) = {bf.ln_b:.3f} +- {bf.ln_b_err:.3f} (Kish ESS >= {bf.min_relevant_ess:.0f})")
-    timings["bayes_factors_s"] = _lap(clock)
+    timings["bayes_factors_s"] = lap(clock)
     clock = time.perf_counter()
     for name in spec.constraints.savage_dickey_check:
         prior = spec.priors[name]
@@ -127,7 +127,7 @@ def _bayes_factors(spec, counting, binned, flux, log, out, timings) -> dict:
         sd = nuts_savage_dickey(one.model, name, prior, seed=spec.sampler.seed)
         rows[name]["savage_dickey"] = {"ln_b": sd.ln_b, "ln_b_err": sd.ln_b_err, "ess": sd.ess, "r_hat": sd.r_hat}
         log(f"check: Savage-Dickey ln B({name} vs SM) = {sd.ln_b:.3f} +- {sd.ln_b_err:.3f}")
-    timings["savage_dickey_s"] = _lap(clock)
+    timings["savage_dickey_s"] = lap(clock)
     method = ("B = int pi(eps) E_SM-posterior[L(eps, nu) / L(0, nu)] deps (Meng & Wong 1996, importance sampling "
               f"with the SM posterior of the nuisances, {len(chains)} draws), Simpson's rule on {points} points; "
               "error: spread of the per-chain estimates / sqrt(chains); Jeffreys scale of Trotta 2008")
@@ -151,13 +151,13 @@ def _frequentist(spec, counting, binned, flux, alternative, log, out, timings) -
     main = JointScanner.for_data(counting, binned, spec.acceptance, spec.physics, flux)
     with progress.bar("profiles (nuisances profiled)", len(prof.couplings)) as step:
         scans = profiles(main, prof.couplings, *prof.range, prof.points, prof.levels, step)
-    timings["profiles_s"] = _lap(clock)
+    timings["profiles_s"] = lap(clock)
     log(f"profiles of {len(prof.couplings)} couplings in {timings['profiles_s']:.1f} s")
     clock = time.perf_counter()
     alt = JointScanner.for_data(counting, binned, spec.acceptance, spec.physics, alternative, parts=False)
     with progress.bar(f"combined profiles, {alternative.name} flux", len(prof.couplings)) as step:
         alt_scans = profiles(alt, prof.couplings, *prof.range, prof.points, prof.levels, step)
-    timings["alternative_flux_s"] = _lap(clock)
+    timings["alternative_flux_s"] = lap(clock)
     ints = intervals_json(scans, prof.levels)
     alt_key = f"combined, {alternative.name} flux"
     ints_alt = intervals_json({alt_key: alt_scans[COMBINED]}, prof.levels)
@@ -185,7 +185,7 @@ def _frequentist(spec, counting, binned, flux, alternative, log, out, timings) -
     if spec.contours:
         clock = time.perf_counter()
         planes = {(p.x, p.y): contours(main, p.x, p.y, p.x_range, p.y_range, p.points, p.level) for p in spec.contours}
-        timings["contours_s"] = _lap(clock)
+        timings["contours_s"] = lap(clock)
         write_json(out / "contours.json", {"physics": spec.physics, "note": note, "planes": planes_json(planes)})
         if spec.figures.enabled:
             save_figure(plots.fig4_contours(planes, short, keys=main.keys), out, "fig4")  # combined drawn too
@@ -216,7 +216,7 @@ def _path(final: dict, spec, counting, binned, path_binned, flux, log, out, timi
         result = profiles(scanner, prof.couplings, *prof.range, prof.points, [1.0], step)
     columns["counting_binned"] = intervals_json(result, [1.0])["1sigma"][COMBINED]
     columns["sr2"] = final
-    timings["path_s"] = _lap(clock)
+    timings["path_s"] = lap(clock)
     titles = {"paper": "paper's Table III", "package_paper": "package, paper mode",
               "exact_physics": f"+ {spec.physics} physics",
               "counting_binned": f"+ counting / binned ({path_binned.binned.runs_label})",

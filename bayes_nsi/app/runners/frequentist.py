@@ -11,8 +11,8 @@ import numpy as np
 from bayes_nsi.app import plots, progress
 from bayes_nsi.app.api import sm_events, survival_probability
 from bayes_nsi.app.flavour_check import two_vs_three_flavour
-from bayes_nsi.app.reproduction_report import write_reproduction
 from bayes_nsi.app.reports import MODE_NOTE, table3
+from bayes_nsi.app.reproduction_report import write_reproduction
 from bayes_nsi.app.results import save_figure, write_csv, write_json, write_text
 from bayes_nsi.app.typed_spec import Spec
 from bayes_nsi.experiments.registry import REGISTRY

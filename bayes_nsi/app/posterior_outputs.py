@@ -1,0 +1,118 @@
+"""What every posterior run writes and checks: diagnostics (``diagnostics.json``, thresholds), sampler settings,
+timings, trace and rank plots and the posterior-vs-profile overlay; shared by the posterior, binned-posterior and
+constraints runners."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from bayes_nsi.app.results import save_figure, write_json
+from bayes_nsi.app.typed_spec import Spec
+from bayes_nsi.inference import sampling
+
+OVERLAY_BINS = 60
+RANK_P_WARN = 0.01  # rank-uniformity p below this: reported as a mixing warning (the spec has no threshold)
+
+
+def check_diagnostics(idata, var_names: list[str], spec: Spec, sampling_s: float | None, out: Path,
+           log: Callable[[str], None]) -> dict:
+    """Write ``diagnostics.json``, log the summary, raise ``DiagnosticsFailed`` on a missed threshold."""
+    diag = sampling.compute_diagnostics(idata, var_names)
+    failures = sampling.diagnostics_failures(diag, spec.diagnostics)
+    summary = {**_worst(diag), "divergences": diag["divergences"], "bfmi": diag["bfmi"],
+               "mixing_warning": _mixing_warning(diag), "passed": not failures}
+    write_json(out / "diagnostics.json", {
+        "acceptance": spec.acceptance, "physics": spec.physics, "spec": spec.name, "description": spec.description,
+        "sampler": sampler_info(spec.sampler), "thresholds": spec.raw["diagnostics"], **summary,
+        "failures": failures,
+        "min_ess_bulk_per_s": _per_second(summary["min_ess_bulk"], sampling_s),
+        "variables": diag["variables"],
+    })
+    log("diagnostics: " + ", ".join(f"{k} {_fmt(summary[k])}" for k in ("max_r_hat", "min_ess_bulk", "min_ess_tail"))
+        + f", {diag['divergences']} divergences, bfmi {', '.join(_fmt(b) for b in diag['bfmi'])}")
+    if summary["mixing_warning"]:
+        log(f"warning: {summary['mixing_warning']}")
+    sampling.check_diagnostics(diag, spec.diagnostics)
+    return summary
+
+
+def lap(start: float) -> float:
+    return round(time.perf_counter() - start, 3)
+
+
+def _fmt(value: float | None) -> str:
+    return "undefined" if value is None else f"{value:.4g}"
+
+
+def sampler_info(sampler: sampling.SamplerSettings) -> dict:
+    """Sampler settings as used (the low-rank mass matrix exists only in nutpie)."""
+    return {**dataclasses.asdict(sampler), "adaptation": sampler.adaptation}
+
+
+def _per_second(ess: float | None, seconds: float | None) -> float | None:
+    return ess / seconds if ess is not None and seconds else None
+
+
+def _mixing_warning(diag: dict) -> str | None:
+    """Sentence naming the variables whose chains fail the rank-uniformity test, or None."""
+    flagged = [f"{k} (p = {v['rank_p']:.2g})" for k, v in diag["variables"].items()
+               if v["rank_p"] is not None and v["rank_p"] < RANK_P_WARN]
+    if not flagged:
+        return None
+    return (f"the multi-chain rank test (Saeilynoja et al. 2022) finds the chains' rank distributions differ for "
+            f"{', '.join(flagged)} at p < {RANK_P_WARN}, although r_hat and ESS pass the thresholds; the tails "
+            "of those marginals are less certain than the ESS suggests (run more draws).")
+
+
+def _worst(diag: dict) -> dict:
+    """Largest r_hat and smallest ESS over all variables; None if any is undefined."""
+    def extreme(stat, pick):
+        values = [v[stat] for v in diag["variables"].values()]
+        return None if None in values else pick(values)
+    return {"max_r_hat": extreme("r_hat", max), "min_ess_bulk": extreme("ess_bulk", min),
+            "min_ess_tail": extreme("ess_tail", min)}
+
+
+def figures(idata, var_names, profiles, couplings, spec, out: Path) -> None:
+    """Trace and rank plots (ArviZ, matplotlib backend) and the posterior vs exp(-Delta chi^2 / 2) overlay."""
+    import arviz as az
+
+    for stem, plot in (("trace", az.plot_trace_dist), ("rank", az.plot_rank)):
+        pc = plot(idata, var_names=list(var_names), backend="matplotlib")
+        fig = pc.viz["figure"].item()
+        fig.suptitle(f"{spec.name} ({stem}; acceptance {spec.acceptance})")
+        save_figure(fig, out, stem)
+    save_figure(overlay_figure(idata, profiles, couplings, spec), out, "posterior_vs_chi2")
+
+
+def overlay_figure(idata, profiles, couplings, spec):
+    """One panel per coupling: posterior histogram and exp(-Delta chi^2 / 2) normalized on the scan range."""
+    from matplotlib.figure import Figure
+
+    ncols = min(len(couplings), 4)
+    nrows = -(-len(couplings) // ncols)
+    fig = Figure(figsize=(3.6 * ncols, 2.9 * nrows), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(nrows, ncols)).ravel()
+    label = "exp(-Δχ²/2), 1-parameter" if len(couplings) > 1 else "exp(-Δχ²/2)"
+    for ax, name in zip(axes, couplings, strict=False):
+        prof = profiles[name]
+        like = np.exp(-0.5 * prof.delta_chi2)
+        like /= np.trapezoid(like, prof.x)
+        draws = idata["posterior"][name].values.ravel()
+        ax.hist(draws, bins=OVERLAY_BINS, range=(prof.x[0], prof.x[-1]), density=True, color="tab:blue",
+                alpha=0.5, label="posterior")
+        ax.plot(prof.x, like, color="black", lw=1.2, label=label)
+        ax.set_xlabel(name)
+        ax.set_xlim(prof.x[0], prof.x[-1])
+    for ax in axes[len(couplings):]:
+        ax.set_visible(False)
+    axes[0].set_ylabel("density")
+    axes[0].legend(fontsize="small")
+    fig.suptitle(f"{spec.name}\n{', '.join(spec.datasets)}, acceptance {spec.acceptance}",
+                 fontsize="medium")
+    return fig
