@@ -247,13 +247,3 @@ def summary(records: Sequence[Mapping]) -> dict[str, list[str]]:
     for r in records:
         out.setdefault(r["status"], []).append(f"{r['dataset']}:{r['coupling']}")
     return out
-
-
-def render_table(records: Sequence[Mapping]) -> list[str]:
-    lines = ["| data set | coupling | paper | package (paper physics) | max abs diff | pieces paper/package | status |",
-             "|---|---|---|---|---|---|---|"]
-    for r in records:
-        lines.append(f"| {r['dataset']} | {r['coupling']} | {pieces_text(r['paper'], 4)} | {pieces_text(r['package'])} "
-                     f"| {r['max_endpoint_difference']:.3f} | {r['pieces_paper']}/{r['pieces_package']} "
-                     f"| {r['status']} |")
-    return lines

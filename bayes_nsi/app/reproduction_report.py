@@ -32,6 +32,7 @@ from bayes_nsi.app.table3_identities import Measurement, sm_point_delta_chi2
 from bayes_nsi.app.typed_spec import Spec
 from bayes_nsi.experiments.registry import REGISTRY
 from bayes_nsi.inference.scans import Chi2Scanner, intervals_json, profiles
+from bayes_nsi.markdown import table
 from bayes_nsi.names import COUPLINGS
 from bayes_nsi.physics import inputs
 from bayes_nsi.physics.constants import natural_xenon
@@ -208,13 +209,10 @@ def render_markdown(records: list, evidence: Mapping, conventions, conv_ints: Ma
         if status != "agrees":
             lines.append(f"- **{status}** ({len(entries)}): {', '.join(entries)}")
     lines += ["", "## Table III entry by entry", "",
-              "| data set | coupling | paper | package | max abs diff | pieces paper/package | status |",
-              "|---|---|---|---|---|---|---|"]
-    for r in records:
-        printed = " U ".join(f"[{a}, {b}]" for a, b in r["paper_printed"])
-        lines.append(f"| {r['dataset']} | {r['coupling']} | {printed} | {pieces_text(r['package'])} "
-                     f"| {r['max_endpoint_difference']:.3f} | {r['pieces_paper']}/{r['pieces_package']} "
-                     f"| {r['status']} |")
+              table(["data set", "coupling", "paper", "package", "max abs diff", "pieces paper/package", "status"],
+                    [[r["dataset"], r["coupling"], " U ".join(f"[{a}, {b}]" for a, b in r["paper_printed"]),
+                      pieces_text(r["package"]), f"{r['max_endpoint_difference']:.3f}",
+                      f"{r['pieces_paper']}/{r['pieces_package']}", r["status"]] for r in records])]
     lines += ["", "## Why the others differ", ""]
     for r in records:
         if r["status"] != "agrees":
@@ -223,38 +221,40 @@ def render_markdown(records: list, evidence: Mapping, conventions, conv_ints: Ma
               f"Each row recomputes all {n} entries with one change; 'agree' counts entries within {TOLERANCE} "
               f"with the same pieces, 'reproduce' within {REPRODUCED}. Columns: largest endpoint difference to "
               "the paper per flavour pair over u, d and the four rows ('pc': a piece count differs).", "",
-              "| convention | what changes | agree | reproduce | " + " | ".join(
-                  ("ee", "emu", "etau", "mumu", "mutau", "tautau")) + " |",
-              "|---|---|---|---|" + "---|" * 6]
+    ]
+    pairs = ("ee", "emu", "etau", "mumu", "mutau", "tautau")
+    rows = []
     for conv in conventions:
         ints = conv_ints[conv.name]
         cmp = {(k, c): compare_pieces(TABLE3[k][c], ints[k][c]) for k in TABLE3 for c in TABLE3[k]}
         agree = sum(1 for v in cmp.values() if v["same_pieces"] and v["max_endpoint_difference"] <= TOLERANCE)
         repro = sum(1 for v in cmp.values() if v["same_pieces"] and v["max_endpoint_difference"] <= REPRODUCED)
         cells = []
-        for pair in ("ee", "emu", "etau", "mumu", "mutau", "tautau"):
+        for pair in pairs:
             vals = [v for (k, c), v in cmp.items() if c.split("_")[0] == pair]
             cells.append("pc" if not all(v["same_pieces"] for v in vals)
                          else f"{max(v['max_endpoint_difference'] for v in vals):.3f}")
-        lines.append(f"| {conv.name} | {conv.description} | {agree} | {repro} | " + " | ".join(cells) + " |")
+        rows.append([conv.name, conv.description, agree, repro, *cells])
+    lines.append(table(["convention", "what changes", "agree", "reproduce", *pairs], rows))
     lines += ["", "## Identities", "",
               "With one coupling on and NSI in detection only, R/R_SM = 1 - 2 D t + N t^2 exactly (t = eps/eps0, "
               "eps0 = -Q_W/k: 0.202 for u, 0.179 for d), whatever the rotation, the oscillation inputs or the "
               "weights of eq. 19: N_aa = D_aa = w_a (the flavour content at the detector), N_ab = w_a + w_b, "
               "w_e + w_mu + w_tau = 1. (D, N) are fitted to each entry's endpoints; paper values are ranges over "
               "the printed rounding of the endpoints and of the SM events (+-0.05). The package's own values "
-              "(NSI matter potential on) show how far propagation breaks the identities.", "",
-              "| quark | data set | N_ee | N_mumu | N_tautau | N_emu | N_etau | N_mutau | sum - 1 | "
-              "N_emu - N_ee - N_mumu | N_etau - N_ee - N_tautau | N_mutau - N_mumu - N_tautau |",
-              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+              "(NSI matter potential on) show how far propagation breaks the identities.", ""]
     order = ("ee", "mumu", "tautau", "emu", "etau", "mutau")
+    residuals = ("sum_rule", "emu", "etau", "mutau")
+    rows = []
     for q, per in evidence["by_quark"].items():
         for key, ev in per["datasets"].items():
             res, pres = ev["residuals_paper"], ev["residuals_package"]
-            lines.append(f"| {q} | {key} (paper) | " + " | ".join(_range(ev["N_paper"][p]) for p in order) + " | "
-                         + " | ".join(_range(res[k]) for k in ("sum_rule", "emu", "etau", "mutau")) + " |")
-            lines.append(f"| {q} | {key} (package) | " + " | ".join(f"{ev['N_package'][p]:.3f}" for p in order)
-                         + " | " + " | ".join(f"{pres[k]:+.3f}" for k in ("sum_rule", "emu", "etau", "mutau")) + " |")
+            rows.append([q, f"{key} (paper)", *(_range(ev["N_paper"][p]) for p in order),
+                         *(_range(res[k]) for k in residuals)])
+            rows.append([q, f"{key} (package)", *(f"{ev['N_package'][p]:.3f}" for p in order),
+                         *(f"{pres[k]:+.3f}" for k in residuals)])
+    lines.append(table(["quark", "data set", "N_ee", "N_mumu", "N_tautau", "N_emu", "N_etau", "N_mutau", "sum - 1",
+                        "N_emu - N_ee - N_mumu", "N_etau - N_ee - N_tautau", "N_mutau - N_mumu - N_tautau"], rows))
     lines.append("")
     for key, m in meas.items():
         dchi2 = sm_point_delta_chi2([m])
@@ -266,24 +266,25 @@ def render_markdown(records: list, evidence: Mapping, conventions, conv_ints: Ma
                                       for r in holding) + " do(es)." if holding else "entries never do."))
     lines += ["",
               "Vertex offsets (outer midpoint - eps0) of the two-piece diagonal entries:", "",
-              "| entry | paper | rounding | package |", "|---|---|---|---|"]
-    for name, v in evidence["vertex_offsets"].items():
-        lines.append(f"| {name} | {v['paper']:+.4f} | {v['rounding']:.4f} | {v['package']:+.4f} |")
+              table(["entry", "paper", "rounding", "package"],
+                    [[name, f"{v['paper']:+.4f}", f"{v['rounding']:.4f}", f"{v['package']:+.4f}"]
+                     for name, v in evidence["vertex_offsets"].items()])]
     lines += ["", "## Paper vs exact physics, every entry", "",
               "Exact: three-flavour adiabatic propagation and density-matrix detection (bayes_nsi.physics."
               "physics_modes), same acceptance and chi^2.", "",
-              "| data set | coupling | package paper physics | package exact physics | max abs diff | paper |",
-              "|---|---|---|---|---|---|"]
+    ]
+    rows = []
     for r in records:
         d = r["exact_vs_package"]
         diff = f"{d['max_endpoint_difference']:.3f}" + ("" if d["same_pieces"] else " (pieces differ)")
-        lines.append(f"| {r['dataset']} | {r['coupling']} | {pieces_text(r['package'])} | {pieces_text(r['exact'])} "
-                     f"| {diff} | {' U '.join(f'[{a}, {b}]' for a, b in r['paper_printed'])} |")
-    lines += ["", "## Numbers in the paper's text", "", "| claim | paper | package | holds | how |",
-              "|---|---|---|---|---|"]
-    for t in text:
-        cells = (t["claim"], _short(t["paper"]), _short(t["package"]), str(t["holds"]), t["detail"])
-        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+        rows.append([r["dataset"], r["coupling"], pieces_text(r["package"]), pieces_text(r["exact"]), diff,
+                     " U ".join(f"[{a}, {b}]" for a, b in r["paper_printed"])])
+    lines.append(table(["data set", "coupling", "package paper physics", "package exact physics", "max abs diff",
+                        "paper"], rows))
+    lines += ["", "## Numbers in the paper's text", "",
+              table(["claim", "paper", "package", "holds", "how"],
+                    [[t["claim"], _short(t["paper"]), _short(t["package"]), str(t["holds"]), t["detail"]]
+                     for t in text])]
     return "\n".join(lines) + "\n"
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bayes_nsi import markdown
 from bayes_nsi.app import plots, progress
 from bayes_nsi.app.api import sm_events, survival_probability
 from bayes_nsi.app.flavour_check import two_vs_three_flavour
@@ -51,7 +52,8 @@ def run(spec: Spec, out: Path, log: Callable[[str], None]) -> dict:
         ints = intervals_json(scans, prof.levels)
         write_json(out / "intervals.json", {"acceptance": mode, "physics": spec.physics, **ints})
         if "1sigma" in ints:
-            md, rows = table3(ints, "1sigma", f"1-sigma intervals (Delta chi^2 = 1), {MODE_NOTE[mode]}; physics: {spec.physics}.")
+            caption = f"1-sigma intervals (Delta chi^2 = 1), {MODE_NOTE[mode]}; physics: {spec.physics}."
+            md, rows = table3(ints, "1sigma", caption)
             write_text(out / "table3.md", md)
             write_csv(out / "table3.csv", ["quark", "dataset"] + [p for p, _, _ in FLAVOUR_PAIRS], rows)
         write_csv(out / "profiles.csv", ["dataset", "coupling", "x", "delta_chi2"],
@@ -128,9 +130,7 @@ def _write_physics_comparison(spec: Spec, scanner: Chi2Scanner, reference: Chi2S
     write_text(out / f"table3_vs_{ref}.md", "\n".join(lines))
     values = np.asarray(spec.ratio_values, float)
     ratios: dict = {"values": values.tolist(), "acceptance": mode, "physics": [spec.physics, ref], "ratios": {}}
-    rows = [f"# R(eps)/R_SM per coupling (others zero), physics {spec.physics} / {ref}", "",
-            "| data set | coupling | " + " | ".join(f"eps = {v:g}" for v in values) + " |",
-            "|---|---|" + "---|" * len(values)]
+    rows = []
     for c in COUPLINGS:
         eps = np.zeros((len(values) + 1, 12))
         eps[1:, COUPLINGS.index(c)] = values
@@ -138,6 +138,8 @@ def _write_physics_comparison(spec: Spec, scanner: Chi2Scanner, reference: Chi2S
         for i, d in enumerate(scanner.obs.datasets):
             a, b = here[1:, i] / here[0, i], there[1:, i] / there[0, i]
             ratios["ratios"].setdefault(d, {})[c] = {spec.physics: a.tolist(), ref: b.tolist()}
-            rows.append(f"| {d} | {c} | " + " | ".join(f"{x:.3f} / {y:.3f}" for x, y in zip(a, b, strict=True)) + " |")
+            rows.append([d, c, *(f"{x:.3f} / {y:.3f}" for x, y in zip(a, b, strict=True))])
     write_json(out / "rate_ratios.json", ratios)
-    write_text(out / "rate_ratios.md", "\n".join(rows) + "\n")
+    text = markdown.table(["data set", "coupling", *(f"eps = {v:g}" for v in values)], rows)
+    write_text(out / "rate_ratios.md",
+               f"# R(eps)/R_SM per coupling (others zero), physics {spec.physics} / {ref}\n\n{text}\n")
