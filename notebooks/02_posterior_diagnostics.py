@@ -77,8 +77,8 @@ print(f"test mode: {TEST_MODE}")
 # (The same seed does not always give the same draws in a new process; the spread over seeds covers
 # that too.)
 #
-# The asserted thresholds leave room below the worst measured run (so that another seed, or the
-# different floating-point path of a cold compile cache, does not fail the test) but fail a posterior
+# The asserted thresholds leave room below the worst measured run (so that another seed does not fail
+# the test) but fail a posterior
 # that is genuinely unconverged: $\hat R \le 1.03$ (1.04 for twelve couplings), bulk and tail ESS
 # $\ge 200$ (150 for twelve), at most 0.1 % divergent draws (0.25 % for twelve; none were measured),
 # and E-BFMI $\ge 0.3$ in every chain. Outside the test mode the same thresholds are asserted; the
