@@ -5,9 +5,11 @@ constraints runners."""
 from __future__ import annotations
 
 import dataclasses
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -39,6 +41,22 @@ def check_diagnostics(idata, var_names: list[str], spec: Spec, sampling_s: float
         log(f"warning: {summary['mixing_warning']}")
     sampling.check_diagnostics(diag, spec.diagnostics)
     return summary
+
+
+def sample_checked(model, observed: Sequence[str], var_names: list[str], spec: Spec, out: Path,
+                   log: Callable[[str], None], what: str) -> tuple[Any, dict, dict[str, float | None]]:
+    """Log what is sampled, sample with the spec's sampler (progress bar when stderr is a terminal), write and check
+    the diagnostics (:func:`check_diagnostics`). Returns the DataTree, the diagnostics summary and the timings
+    ``sample_total_s`` (sampling with the log-likelihood and predictive groups) and ``sampling_s`` (the sampler's)."""
+    s = spec.sampler
+    log(f"sampling {', '.join(var_names)} with {s.engine}: {s.chains} chains x {s.draws} draws after {s.tune} "
+        f"tuning steps ({what})")
+    clock = time.perf_counter()
+    idata = sampling.sample(model, s, observed, progressbar=sys.stderr.isatty())
+    timings: dict[str, float | None] = {"sample_total_s": lap(clock)}
+    sampling_time = idata["posterior"].attrs.get("sampling_time")
+    timings["sampling_s"] = None if sampling_time is None else round(float(sampling_time), 3)
+    return idata, check_diagnostics(idata, var_names, spec, timings["sampling_s"], out, log), timings
 
 
 def lap(start: float) -> float:

@@ -39,3 +39,26 @@ def table3(intervals: dict, level_key: str, caption: str, digits: int = 2) -> tu
             rows.append([quark, key] + [f"{n}: {c}" for n, c in zip(present, cells, strict=True)])
         lines += [table([f"{quark}-quark", *(coupling_label(n) for n in present)], block), ""]
     return "\n".join(lines), rows
+
+
+LEVEL_CAPTIONS = {"1sigma": "## 1sigma: Delta(-2 ln L) = 1", "2sigma": "## 2sigma: Delta(-2 ln L) = 4"}
+PROFILE_HEADER = ["dataset", "coupling", "x", "delta_chi2"]
+TABLE3_LEVELS_HEADER = ["level", "quark", "dataset"] + [p for p, _, _ in FLAVOUR_PAIRS]
+
+
+def table3_by_level(intervals: dict) -> tuple[list[str], list[list[str]]]:
+    """Table III layout of each level in ``intervals`` (1 and 2 sigma): Markdown per level and CSV rows
+    (:data:`TABLE3_LEVELS_HEADER`) prefixed by the level."""
+    texts, rows = [], []
+    for level, caption in LEVEL_CAPTIONS.items():
+        if level in intervals:
+            text, level_rows = table3(intervals, level, caption)
+            texts.append(text)
+            rows += [[level, *row] for row in level_rows]
+    return texts, rows
+
+
+def profile_rows(scans: dict) -> list[list[str]]:
+    """CSV rows (:data:`PROFILE_HEADER`) of one-parameter profiles {key: {coupling: ProfileResult}}."""
+    return [[k, c, f"{x:.6g}", f"{d:.6g}"] for k, per in scans.items() for c, r in per.items()
+            for x, d in zip(r.x, r.delta_chi2, strict=True)]

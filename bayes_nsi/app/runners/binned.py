@@ -24,7 +24,7 @@ import numpy as np
 
 from bayes_nsi.app import plots, progress
 from bayes_nsi.app.binned_plots import BinPanel, fig_bin_counts
-from bayes_nsi.app.reports import MODE_NOTE, table3
+from bayes_nsi.app.reports import MODE_NOTE, PROFILE_HEADER, TABLE3_LEVELS_HEADER, profile_rows, table3_by_level
 from bayes_nsi.app.results import save_figure, write_csv, write_json, write_text
 from bayes_nsi.app.typed_spec import Spec
 from bayes_nsi.experiments.base import DataSet
@@ -33,7 +33,6 @@ from bayes_nsi.inference.binned_fit import Profiler, SignalFolder, binned_model_
 from bayes_nsi.inference.binned_scan import BinnedScanner
 from bayes_nsi.inference.priors import b16_flux
 from bayes_nsi.inference.scans import Chi2Scanner, contours, intervals_json, planes_json, profiles
-from bayes_nsi.names import FLAVOUR_PAIRS
 
 SIGNIFICANCE = ("sqrt(q0), q0 = -2 ln L(8B rate = 0) + 2 ln L(best fit, rate >= 0), every nuisance profiled: the "
                 "asymptotic one-sided discovery significance (Cowan et al., EPJC 71 (2011) 1554, eqs. 12, 53), not "
@@ -144,17 +143,11 @@ def _nsi(spec: Spec, sets: list[DataSet], out: Path, log: Callable[[str], None])
         write_json(out / "intervals_binned.json", {"acceptance": mode, "physics": spec.physics, "note": note,
                                                    "levels": "Delta(-2 ln L) against the minimum over the range",
                                                    **ints})
-        lines, rows = ["# Table III layout: binned likelihoods beside the Gaussian eq. 20", "", note, ""], []
-        for level in ("1sigma", "2sigma"):
-            if level in ints:
-                md, level_rows = table3(ints, level, f"## {level}: Delta(-2 ln L) = {1 if level == '1sigma' else 4}")
-                lines += [md, ""]
-                rows += [[level, *row] for row in level_rows]
-        write_text(out / "table3_binned.md", "\n".join(lines))
-        write_csv(out / "table3_binned.csv", ["level", "quark", "dataset"] + [p for p, _, _ in FLAVOUR_PAIRS], rows)
-        write_csv(out / "profiles_binned.csv", ["dataset", "coupling", "x", "delta_chi2"],
-                  [[k, c, f"{x:.6g}", f"{d:.6g}"] for k, per in scans.items() for c, r in per.items()
-                   for x, d in zip(r.x, r.delta_chi2, strict=True)])
+        texts, rows = table3_by_level(ints)
+        lines = ["# Table III layout: binned likelihoods beside the Gaussian eq. 20", "", note, ""]
+        write_text(out / "table3_binned.md", "\n".join(lines + [x for text in texts for x in (text, "")]))
+        write_csv(out / "table3_binned.csv", TABLE3_LEVELS_HEADER, rows)
+        write_csv(out / "profiles_binned.csv", PROFILE_HEADER, profile_rows(scans))
         if spec.figures.enabled:
             for quark, stem in (("u", "profiles_binned_up"), ("d", "profiles_binned_down")):
                 save_figure(plots.fig_profiles(scans, quark, short), out, stem)

@@ -10,16 +10,15 @@ overlay figures); the chi-square columns are the binned -2 ln L of each coupling
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bayes_nsi.app.posterior_outputs import check_diagnostics, figures, lap, sampler_info
+from bayes_nsi.app.posterior_outputs import figures, lap, sample_checked, sampler_info
 from bayes_nsi.app.results import write_csv, write_json, write_text
 from bayes_nsi.app.typed_spec import Spec
 from bayes_nsi.experiments.registry import get_binned
-from bayes_nsi.inference import credible, sampling
+from bayes_nsi.inference import credible
 from bayes_nsi.inference.binned_pymc import build_binned_pymc_model
 from bayes_nsi.inference.binned_scan import BinnedScanner
 from bayes_nsi.names import COUPLINGS
@@ -37,15 +36,10 @@ def run(spec: Spec, out: Path, log: Callable[[str], None]) -> dict:
     var_names = [*post.couplings, *post.nuisances]
     timings["build_s"] = lap(clock)
 
-    clock = time.perf_counter()
-    sampler = spec.sampler
-    log(f"sampling {', '.join(var_names)} with {sampler.engine}: {sampler.chains} chains x {sampler.draws} draws "
-        f"after {sampler.tune} tuning steps (binned likelihoods: {', '.join(post.datasets)}; physics {spec.physics})")
-    idata = sampling.sample(post.model, sampler, post.observed, progressbar=sys.stderr.isatty())
-    timings["sample_total_s"] = lap(clock)
-    sampling_time = idata["posterior"].attrs.get("sampling_time")
-    timings["sampling_s"] = None if sampling_time is None else round(float(sampling_time), 3)
-    summary = check_diagnostics(idata, var_names, spec, timings["sampling_s"], out, log)
+    idata, summary, sample_timings = sample_checked(post.model, post.observed, var_names, spec, out, log,
+                                                    f"binned likelihoods: {', '.join(post.datasets)}; "
+                                                    f"physics {spec.physics}")
+    timings.update(sample_timings)
 
     clock = time.perf_counter()
     for group in (idata, idata["posterior"]):
@@ -89,5 +83,5 @@ def run(spec: Spec, out: Path, log: Callable[[str], None]) -> dict:
         clock = time.perf_counter()
         figures(idata, var_names, profiles, post.couplings, spec, out)
         timings["figures_s"] = lap(clock)
-    return {"timings": timings, "sampler": sampler_info(sampler), "sampled_couplings": list(post.couplings),
+    return {"timings": timings, "sampler": sampler_info(spec.sampler), "sampled_couplings": list(post.couplings),
             "binned_datasets": list(post.datasets), "nuisances": list(post.nuisances), "diagnostics": summary}

@@ -24,8 +24,8 @@ import numpy as np
 
 from bayes_nsi.app import plots, progress
 from bayes_nsi.app.paper_table3 import TABLE3
-from bayes_nsi.app.posterior_outputs import check_diagnostics, lap, sampler_info
-from bayes_nsi.app.reports import row_label, table3
+from bayes_nsi.app.posterior_outputs import lap, sample_checked, sampler_info
+from bayes_nsi.app.reports import PROFILE_HEADER, TABLE3_LEVELS_HEADER, profile_rows, row_label, table3_by_level
 from bayes_nsi.app.results import save_figure, write_csv, write_json, write_text
 from bayes_nsi.app.typed_spec import Spec
 from bayes_nsi.experiments.registry import get, get_binned
@@ -39,7 +39,7 @@ from bayes_nsi.inference.joint_scan import COMBINED, FluxConstraint, JointScanne
 from bayes_nsi.inference.observations import observations
 from bayes_nsi.inference.scans import Chi2Scanner, contours, intervals_json, planes_json, profiles
 from bayes_nsi.markdown import table
-from bayes_nsi.names import COUPLINGS, FLAVOUR_PAIRS
+from bayes_nsi.names import COUPLINGS
 
 FLUX_SOURCES = {"sno": "SNO, Aharmim et al., PRC 88 (2013) 025501: 5.25 +- 0.20",
                 "b16": "B16-GS98, Vinyoles et al., ApJ 835 (2017) 202: 5.46 +- 12 %"}
@@ -72,15 +72,12 @@ def run(spec: Spec, out: Path, log: Callable[[str], None]) -> dict:
 
 
 def _posterior(spec, counting, binned, flux, log, out, timings) -> dict:
-    clock = time.perf_counter()
     post = build_joint_pymc_model(counting, spec.acceptance, binned, spec.priors, flux, spec.physics)
     var_names = [*post.couplings, *post.nuisances]
-    s = spec.sampler
-    log(f"posterior: {len(post.couplings)} couplings and {len(post.nuisances)} nuisances "
-        f"({', '.join(post.nuisances)}); {s.chains} chains x {s.draws} draws after {s.tune} tuning steps")
-    idata = sampling.sample(post.model, s, post.observed, progressbar=sys.stderr.isatty())
-    timings["posterior_s"] = lap(clock)
-    summary = check_diagnostics(idata, var_names, spec, timings["posterior_s"], out, log)
+    idata, summary, sample_timings = sample_checked(
+        post.model, post.observed, var_names, spec, out, log,
+        f"posterior: {len(post.couplings)} couplings and {len(post.nuisances)} nuisances, physics {spec.physics}")
+    timings.update({f"posterior_{k}": v for k, v in sample_timings.items()})
     for group in (idata, idata["posterior"]):
         group.attrs.update(physics=spec.physics, acceptance=spec.acceptance, flux_8b_constraint=flux.name,
                            binned_dataset=binned.name, counting_datasets=", ".join(counting.datasets))
@@ -167,17 +164,11 @@ def _frequentist(spec, counting, binned, flux, alternative, log, out, timings) -
     merged = {level: {**ints[level], **ints_alt.get(level, {})} for level in ints}
     write_json(out / "intervals.json", {"physics": spec.physics, "acceptance": spec.acceptance, "note": note,
                                         "levels": "Delta(-2 ln L) against the minimum over the range", **merged})
-    md, rows = [f"# Table III layout: NSI constraints from all released data\n\n{note}\n"], []
-    for level in ("1sigma", "2sigma"):
-        if level in merged:
-            text, level_rows = table3(merged, level, f"## {level}: Delta(-2 ln L) = {1 if level == '1sigma' else 4}")
-            md.append(text)
-            rows += [[level, *r] for r in level_rows]
-    write_text(out / "table3.md", "\n".join(md))
-    write_csv(out / "table3.csv", ["level", "quark", "dataset"] + [p for p, _, _ in FLAVOUR_PAIRS], rows)
-    write_csv(out / "profiles.csv", ["dataset", "coupling", "x", "delta_chi2"],
-              [[k, cp, f"{x:.6g}", f"{d:.6g}"] for k, per in scans.items() for cp, r in per.items()
-               for x, d in zip(r.x, r.delta_chi2, strict=True)])
+    texts, rows = table3_by_level(merged)
+    write_text(out / "table3.md",
+               "\n".join([f"# Table III layout: NSI constraints from all released data\n\n{note}\n", *texts]))
+    write_csv(out / "table3.csv", TABLE3_LEVELS_HEADER, rows)
+    write_csv(out / "profiles.csv", PROFILE_HEADER, profile_rows(scans))
     short = f"physics {spec.physics}; counting + binned likelihoods, nuisances profiled; 8B flux: {flux.name}"
     if spec.figures.enabled:
         for quark, stem in (("u", "fig2_up"), ("d", "fig3_down")):

@@ -12,7 +12,7 @@ from bayes_nsi import markdown
 from bayes_nsi.app import plots, progress
 from bayes_nsi.app.api import sm_events, survival_probability
 from bayes_nsi.app.flavour_check import two_vs_three_flavour
-from bayes_nsi.app.reports import MODE_NOTE, table3
+from bayes_nsi.app.reports import MODE_NOTE, PROFILE_HEADER, profile_rows, table3
 from bayes_nsi.app.reproduction_report import write_reproduction
 from bayes_nsi.app.results import save_figure, write_csv, write_json, write_text
 from bayes_nsi.app.typed_spec import Spec
@@ -56,9 +56,7 @@ def run(spec: Spec, out: Path, log: Callable[[str], None]) -> dict:
             md, rows = table3(ints, "1sigma", caption)
             write_text(out / "table3.md", md)
             write_csv(out / "table3.csv", ["quark", "dataset"] + [p for p, _, _ in FLAVOUR_PAIRS], rows)
-        write_csv(out / "profiles.csv", ["dataset", "coupling", "x", "delta_chi2"],
-                  [[k, c, f"{x:.6g}", f"{d:.6g}"] for k, per in scans.items() for c, r in per.items()
-                   for x, d in zip(r.x, r.delta_chi2, strict=True)])
+        write_csv(out / "profiles.csv", PROFILE_HEADER, profile_rows(scans))
         reference_scans = None
         if spec.reference_physics:
             reference_scanner = Chi2Scanner.for_data(obs, mode, spec.reference_physics)

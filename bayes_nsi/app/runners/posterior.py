@@ -9,16 +9,15 @@ false, ``trace``, ``rank`` and ``posterior_vs_chi2`` figures (PNG and PDF). Ever
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bayes_nsi.app.posterior_outputs import check_diagnostics, figures, lap, sampler_info
+from bayes_nsi.app.posterior_outputs import figures, lap, sample_checked, sampler_info
 from bayes_nsi.app.results import write_csv, write_json, write_text
 from bayes_nsi.app.typed_spec import Spec
 from bayes_nsi.experiments.physics_model import physics_model
-from bayes_nsi.inference import credible, sampling
+from bayes_nsi.inference import credible
 from bayes_nsi.inference.pymc_model import PosteriorModel, build_pymc_model, chi2_function
 from bayes_nsi.names import COUPLINGS
 
@@ -50,15 +49,9 @@ def run(spec: Spec, out: Path, log: Callable[[str], None]) -> dict:
     sampler = spec.sampler
     timings["build_s"] = lap(clock)
 
-    clock = time.perf_counter()
-    log(f"sampling {', '.join(var_names)} with {sampler.engine}: {sampler.chains} chains x "
-        f"{sampler.draws} draws after {sampler.tune} tuning steps (acceptance {spec.acceptance})")
-    idata = sampling.sample(model.model, sampler, model.observed, progressbar=sys.stderr.isatty())
-    timings["sample_total_s"] = lap(clock)
-    sampling_time = idata["posterior"].attrs.get("sampling_time")
-    timings["sampling_s"] = None if sampling_time is None else round(float(sampling_time), 3)
-
-    summary = check_diagnostics(idata, var_names, spec, timings["sampling_s"], out, log)
+    idata, summary, sample_timings = sample_checked(model.model, model.observed, var_names, spec, out, log,
+                                                    f"acceptance {spec.acceptance}")
+    timings.update(sample_timings)
 
     clock = time.perf_counter()
     for group in (idata, idata["posterior"]):
