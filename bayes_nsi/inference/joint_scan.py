@@ -77,22 +77,37 @@ class JointScanner:
 
     @classmethod
     def for_data(cls, counting_obs: Observations, binned: DataSet, acceptance: str, physics: str,
-                 flux: FluxConstraint, parts: bool = True, grids: Grids = DEFAULT_GRIDS) -> JointScanner:
-        """Compile the counting data sets' events (acceptance mode as given) and the binned likelihoods;
-        ``parts=False`` scans the combination only."""
-        terms = counting_obs.terms
-        if not all(isinstance(t, PoissonCounting) for t in terms):
+                 flux: FluxConstraint, parts: bool = True, grids: Grids = DEFAULT_GRIDS,
+                 counting: Chi2Scanner | None = None) -> JointScanner:
+        """Compile the counting data sets' events (acceptance mode as given; or reuse ``counting``, a scanner of
+        the same observations) and the binned likelihoods; ``parts=False`` scans the combination only."""
+        if not all(isinstance(t, PoissonCounting) for t in counting_obs.terms):
             raise ValueError(f"likelihood: the counting data sets need 'poisson_counting'; got "
                              f"{counting_obs.likelihoods}")
         if binned.binned is None:
             raise ValueError(f"binned: {binned.name!r} has no binned likelihood")
-        inputs = constrained_inputs(binned, flux)
+        if counting is None:
+            counting = Chi2Scanner.for_data(counting_obs, acceptance, physics)
+        elif counting.obs != counting_obs:
+            raise ValueError("counting: the scanner was compiled for other observations")
+        folder = SignalFolder.build(binned, binned.binned.inputs(False), physics, grids)
+        return cls._assemble(counting, folder, flux, parts)
+
+    @classmethod
+    def _assemble(cls, counting: Chi2Scanner, folder: SignalFolder, flux: FluxConstraint,
+                  parts: bool) -> JointScanner:
+        """Profilers for ``flux`` around compiled counting events and a signal folder."""
+        inputs = constrained_inputs(folder.dataset, flux)
         model = binned_model_of(inputs)
-        folder = SignalFolder.build(binned, inputs, physics, grids)
         factor = flux.flux / b16_flux()
-        alone = BinnedTerm(binned, folder, Profiler(model), factor)
-        joint = BinnedTerm(binned, folder, JointProfiler(model, terms, inputs.signal_scale), factor)
-        return cls(Chi2Scanner.for_data(counting_obs, acceptance, physics), alone, joint, flux, parts)
+        alone = BinnedTerm(folder.dataset, folder, Profiler(model), factor)
+        joint = BinnedTerm(folder.dataset, folder, JointProfiler(model, counting.obs.terms, inputs.signal_scale),
+                           factor)
+        return cls(counting, alone, joint, flux, parts)
+
+    def with_flux(self, flux: FluxConstraint, parts: bool = True) -> JointScanner:
+        """The same compiled counting events and signal folder under another flux constraint (new profilers)."""
+        return self._assemble(self.counting, self.binned.folder, flux, parts)
 
     @property
     def keys(self) -> tuple[str, ...]:

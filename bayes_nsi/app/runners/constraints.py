@@ -59,9 +59,11 @@ def run(spec: Spec, out: Path, log: Callable[[str], None]) -> dict:
                "timings": timings}
 
     posterior = _posterior(**context)
-    factors = _bayes_factors(**context)
-    frequentist = _frequentist(alternative=alternative, **context)
-    path = _path(frequentist["combined_1sigma"], path_binned=get_binned(c.path_binned), **context)
+    # the counting data sets' event graph, compiled once for the Bayes factors and every scan
+    events = Chi2Scanner.for_data(counting, spec.acceptance, spec.physics)
+    factors = _bayes_factors(events=events, **context)
+    frequentist = _frequentist(alternative=alternative, events=events, **context)
+    path = _path(frequentist["combined_1sigma"], path_binned=get_binned(c.path_binned), events=events, **context)
     write_text(out / "README.md", _readme(spec, counting, binned, flux, alternative, posterior, factors,
                                           frequentist, path))
     return {"timings": timings, "sampler": sampler_info(spec.sampler), "counting_datasets": list(counting_names),
@@ -94,7 +96,7 @@ def _posterior(spec, counting, binned, flux, log, out, timings) -> dict:
 # -- 2. Bayes factors -----------------------------------------------------------------------------------------
 
 
-def _bayes_factors(spec, counting, binned, flux, log, out, timings) -> dict:
+def _bayes_factors(spec, counting, binned, flux, events, log, out, timings) -> dict:
     clock = time.perf_counter()
     sm = build_joint_pymc_model(counting, spec.acceptance, binned, {}, flux, spec.physics)
     log(f"Bayes factors: SM posterior of {', '.join(sm.nuisances)}")
@@ -102,8 +104,8 @@ def _bayes_factors(spec, counting, binned, flux, log, out, timings) -> dict:
     post = idata["posterior"]
     values = {n: post[n].values.ravel() for n in sm.nuisances}
     chains = np.repeat(np.arange(post.sizes["chain"]), post.sizes["draw"])
-    events = Chi2Scanner.for_data(counting, spec.acceptance, spec.physics).events
-    likelihood = JointLikelihood.build(counting.terms, events, binned, constrained_inputs(binned, flux), spec.physics)
+    likelihood = JointLikelihood.build(counting.terms, events.events, binned, constrained_inputs(binned, flux),
+                                       spec.physics)
     draws = likelihood.draws(values)
     ln_l0 = likelihood.log_likelihood(np.zeros((1, 12)), draws)[0]
     points = spec.constraints.bayes_factor_points
@@ -142,16 +144,16 @@ def _bayes_factors(spec, counting, binned, flux, log, out, timings) -> dict:
 # -- 3. frequentist -------------------------------------------------------------------------------------------
 
 
-def _frequentist(spec, counting, binned, flux, alternative, log, out, timings) -> dict:
+def _frequentist(spec, counting, binned, flux, alternative, events, log, out, timings) -> dict:
     prof = spec.profile
     clock = time.perf_counter()
-    main = JointScanner.for_data(counting, binned, spec.acceptance, spec.physics, flux)
+    main = JointScanner.for_data(counting, binned, spec.acceptance, spec.physics, flux, counting=events)
     with progress.bar("profiles (nuisances profiled)", len(prof.couplings)) as step:
         scans = profiles(main, prof.couplings, *prof.range, prof.points, prof.levels, step)
     timings["profiles_s"] = lap(clock)
     log(f"profiles of {len(prof.couplings)} couplings in {timings['profiles_s']:.1f} s")
     clock = time.perf_counter()
-    alt = JointScanner.for_data(counting, binned, spec.acceptance, spec.physics, alternative, parts=False)
+    alt = main.with_flux(alternative, parts=False)
     with progress.bar(f"combined profiles, {alternative.name} flux", len(prof.couplings)) as step:
         alt_scans = profiles(alt, prof.couplings, *prof.range, prof.points, prof.levels, step)
     timings["alternative_flux_s"] = lap(clock)
@@ -191,7 +193,7 @@ def counting_text(counting) -> str:
 # -- 4. the path from the paper -------------------------------------------------------------------------------
 
 
-def _path(final: dict, spec, counting, binned, path_binned, flux, log, out, timings) -> dict:
+def _path(final: dict, spec, counting, binned, path_binned, flux, events, log, out, timings) -> dict:
     """Combined 1-sigma intervals per step: paper; package (paper physics, Gaussian); + exact physics;
     + counting and binned likelihoods (SR0+SR1); + SR2 (the main result)."""
     clock = time.perf_counter()
@@ -202,7 +204,8 @@ def _path(final: dict, spec, counting, binned, path_binned, flux, log, out, timi
         scanner = Chi2Scanner.for_data(gaussian, spec.acceptance, physics)
         result = profiles(scanner, prof.couplings, *prof.range, prof.points, [1.0])
         columns[step] = intervals_json(result, [1.0])["1sigma"][COMBINED]
-    scanner = JointScanner.for_data(counting, path_binned, spec.acceptance, spec.physics, flux, parts=False)
+    scanner = JointScanner.for_data(counting, path_binned, spec.acceptance, spec.physics, flux, parts=False,
+                                    counting=events)
     with progress.bar(f"path: combined with {path_binned.name}", len(prof.couplings)) as step:
         result = profiles(scanner, prof.couplings, *prof.range, prof.points, [1.0], step)
     columns["counting_binned"] = intervals_json(result, [1.0])["1sigma"][COMBINED]
