@@ -66,11 +66,11 @@ def main() -> None:
     # imported here, not at the top: dask's spawned workers re-import this script, and must not load
     # PyTensor before their compile directory is set (bayes_nsi.inference.studies.worker)
     from bayes_nsi.inference.observations import observations
-    from bayes_nsi.inference.studies.paper import paper_models
+    from bayes_nsi.inference.studies.paper import study_models
     from bayes_nsi.physics.couplings import COUPLINGS
 
     obs = observations(DATASETS)
-    models = paper_models(["ee_u"], KEYS, obs)
+    models = study_models(["ee_u"], KEYS, obs)
     study = coverage_study(models, TRUE_VALUES, args.toys, toys_per_task=args.toys_per_task, seed=1)
     print(f"coverage of ee_u, {len(KEYS)} keys x {len(TRUE_VALUES)} true values x {args.toys} toys "
           f"= {study.n_tasks} tasks of {args.toys_per_task} toys")

@@ -20,7 +20,7 @@ from bayes_nsi.app.typed_spec import typed
 from bayes_nsi.errors import DiagnosticsFailed
 from bayes_nsi.experiments.physics_model import physics_model
 from bayes_nsi.inference import credible, sampling
-from bayes_nsi.inference.likelihoods import SplitNormal, _split_normal_logp, _split_normal_random
+from bayes_nsi.inference.likelihoods import SplitNormal, _split_normal_logp, split_normal_random
 from bayes_nsi.inference.observations import observations
 from bayes_nsi.inference.priors import Prior
 from bayes_nsi.inference.pymc_model import build_pymc_model
@@ -193,7 +193,7 @@ def split_normal_closed_form(y, mu, up, down):
 def test_split_normal_logp_and_random():
     mu, up, down = 11.3, 3.7, 4.2
     y = np.array([-3.0, 0.0, 5.0, 10.7, 11.3, 15.0, 30.0])
-    dist = pm.CustomDist.dist(mu, up, down, logp=_split_normal_logp, random=_split_normal_random)
+    dist = pm.CustomDist.dist(mu, up, down, logp=_split_normal_logp, random=split_normal_random)
     np.testing.assert_allclose(pm.logp(dist, y).eval(), split_normal_closed_form(y, mu, up, down), rtol=1e-13)
 
     grid = np.linspace(mu - 12 * down, mu + 12 * down, 200001)

@@ -54,7 +54,10 @@ EXPECTED = {
     "coverage_true_points_one.toml": ("coverage.true_points", ["1 is not allowed", "allowed: integer >= 2"]),
     "coverage_fit_points_few.toml": ("coverage.fit_points", ["5 is not allowed", "allowed: integer >= 11"]),
     "coverage_split_normal.toml": ("likelihood.xenonnt", ['"split_normal" is not supported by kind "coverage"',
-                                                          "allowed: gaussian"]),
+                                                          "allowed: gaussian, poisson_counting"]),
+    "coverage_mixed_likelihoods.toml": ("likelihood", ['paired = "poisson_counting", xenonnt = "gaussian" mix',
+                                                       "allowed: one likelihood for every data set"]),
+    "fc_binned_section.toml": ("binned", ['not used by kind "feldman_cousins"', 'or "coverage"']),
     "coverage_exposure_override.toml": ("measurements.paired.exposure_tonne_year", ['not used by kind "coverage"',
                                                                                    "allowed: value, sigma"]),
     "coverage_section_in_fc.toml": ("coverage", ['not used by kind "feldman_cousins"', 'allowed: kind = "coverage"']),
@@ -97,13 +100,13 @@ def test_bad_study_spec_gives_one_line_naming_field_and_allowed(name, capsys):
     assert capsys.readouterr().err == f"error: {message}\n"
 
 
-STUDY_SPECS = ("coverage", "feldman_cousins", "sbc_all12")
+STUDY_SPECS = ("coverage", "coverage_counting", "feldman_cousins", "sbc_all12")
 
 
 @pytest.mark.parametrize("spec", STUDY_SPECS)
 def test_shipped_study_specs_validate(spec):
     typed = load(REPO / "models" / f"{spec}.toml")
-    assert typed.kind == spec.removesuffix("_all12") and typed.study is not None
+    assert typed.kind == spec.removesuffix("_all12").removesuffix("_counting") and typed.study is not None
     assert typed.seed == typed.study.seed  # the study seed is the run's seed (manifest)
 
 
@@ -112,7 +115,8 @@ def test_shipped_study_specs_are_listed_with_their_kind(tmp_path, capsys):
         shutil.copy(REPO / "models" / f"{spec}.toml", tmp_path)
     assert main(["list", str(tmp_path)]) == 0
     kinds = {line.split()[0]: line.split()[1] for line in capsys.readouterr().out.splitlines()}
-    assert kinds == {"coverage.toml": "coverage", "feldman_cousins.toml": "feldman_cousins", "sbc_all12.toml": "sbc"}
+    assert kinds == {"coverage.toml": "coverage", "coverage_counting.toml": "coverage",
+                     "feldman_cousins.toml": "feldman_cousins", "sbc_all12.toml": "sbc"}
 
 
 def test_study_defaults_are_the_schema_file_defaults(tmp_path):
@@ -125,8 +129,8 @@ def test_study_defaults_are_the_schema_file_defaults(tmp_path):
         study[k]["default"] for k in ("workers", "serial", "seed", "retries"))
     assert spec.study.scheduler is None and spec.study.folder is None and spec.study.compile_root is None
     assert (spec.coverage.toys, spec.coverage.toys_per_task, list(spec.coverage.true_range), spec.coverage.true_points,
-            spec.coverage.fit_points) == tuple(coverage[k]["default"] for k in (
-                "toys", "toys_per_task", "true_range", "true_points", "fit_points"))
+            spec.coverage.fit_points, spec.coverage.binned_fit_points) == tuple(coverage[k]["default"] for k in (
+                "toys", "toys_per_task", "true_range", "true_points", "fit_points", "binned_fit_points"))
 
 
 def test_task_folder_defaults_beside_the_result_folder_and_scheduler_overrides(tmp_path):
@@ -269,3 +273,58 @@ def test_scheduler_option_reaches_a_running_cluster(serial_run, tmp_path):
     assert manifest["study"]["worker_threads"] == 1 and manifest["study"]["computed"] == 27
     assert [p for names in plugins.values() for p in names if p.startswith("bayes_nsi")] == ["bayes_nsi-compile-dir"]
     assert same_tasks(task_arrays(out), task_arrays(serial_run))
+
+
+@pytest.mark.slow
+def test_counting_and_binned_coverage_through_the_cli(tmp_path):
+    """The counting keys' covered counts equal toys redrawn here from the task seeds and refitted on a
+    20001-point grid; the binned key is labelled and counted like the others.
+
+    Tasks: model i // 4 (ee_u on paired, xenonnt, combined, xenonnt_sr012), true value (i % 4) // 2, 3 toys each;
+    a counting toy draws the counts, then the backgrounds' auxiliary measurements, from default_rng(task_seed(4, i)).
+    """
+    from bayes_nsi.inference.likelihoods import poisson_counting_chi2, split_normal_random
+    from bayes_nsi.inference.observations import observations
+    from bayes_nsi.inference.scans import Chi2Scanner
+    from bayes_nsi.inference.studies.store import task_seed
+
+    spec = HERE / "study_specs" / "coverage_counting_tiny.toml"
+    out = tmp_path / "cov"
+    assert main(["run", str(spec), "--out", str(out), "--quiet"]) == 0
+    result = json.loads((out / "coverage.json").read_text())
+    keys = ["paired", "xenonnt", "combined", "xenonnt_sr012"]
+    assert result["keys"] == keys and result["binned"] == ["xenonnt_sr012"]
+    assert result["likelihood"]["xenonnt_sr012"].startswith("binned_poisson")
+    assert all(result["likelihood"][k].startswith("poisson_counting") for k in keys[:3])
+    assert json.loads((out / "manifest.json").read_text())["study"]["computed"] == 16
+
+    obs = observations(("paired", "xenonnt"), likelihoods={"paired": "poisson_counting", "xenonnt": "poisson_counting"})
+    terms = obs.terms
+    scanner = Chi2Scanner.for_data(obs, "paper", "paper")
+    eps = np.zeros((20001, 12))
+    eps[:, 0] = np.linspace(-1.0, 1.0, 20001)
+    on_grid = scanner.events(eps)
+    truths = [-0.5, 0.5]
+    covered = np.zeros((3, 2, 2), int)  # key, true value, level
+    for i in range(12):
+        m, t = i // 4, (i % 4) // 2
+        cols = [[0], [1], [0, 1]][m]
+        at = np.zeros((1, 12))
+        at[0, 0] = truths[t]
+        signal = scanner.events(at)[0, cols]
+        b = np.array([terms[c].background for c in cols])
+        up, down = np.array([terms[c].sigma_up for c in cols]), np.array([terms[c].sigma_down for c in cols])
+        rng = np.random.default_rng(task_seed(4, i))
+        counts = rng.poisson(signal + b, size=(3, len(cols)))
+        aux = split_normal_random(b, up, down, rng=rng, size=(3, len(cols)))
+        for n, a in zip(counts, aux, strict=True):
+            at_truth = poisson_counting_chi2(signal, n, a, up, down).sum(-1)
+            best = poisson_counting_chi2(on_grid[:, cols], n, a, up, down).sum(-1).min()
+            delta = at_truth - min(best, at_truth)
+            covered[m, t] += [delta <= 1.0, delta <= 4.0]
+    for m, key in enumerate(keys[:3]):
+        cov = result["coverage"]["ee_u"][key]
+        for j, level in enumerate(("1", "4")):
+            assert np.array_equal(np.round(np.array(cov["levels"][level]["fraction"]) * 6), covered[m, :, j])
+    binned = result["coverage"]["ee_u"]["xenonnt_sr012"]
+    assert binned["n_toys"] == 6 and all(0 <= f <= 1 for f in binned["levels"]["1"]["fraction"])

@@ -29,7 +29,7 @@ KINDS_OF_KEY = {
     "profile": ("frequentist", "projection", "measurements", "binned", "coverage", "feldman_cousins", "constraints"),
     "fit": ("measurements",),
     "contours": ("frequentist", "binned", "constraints"),
-    "binned": ("binned", "posterior"),
+    "binned": ("binned", "posterior", "coverage"),
     "physics_comparison": ("frequentist",),
     "reports": ("frequentist",),
     "priors": ("posterior", "compare", "sbc", "constraints"),
@@ -383,7 +383,8 @@ def likelihood_choices(spec: dict) -> dict[str, str]:
 
 # Likelihoods each study kind simulates and refits: the paper's Gaussian toys (inference.studies.paper), or
 # the measurements a compiled posterior swaps in (inference.studies.posterior_sbc).
-STUDY_LIKELIHOODS = {"coverage": ("gaussian",), "feldman_cousins": ("gaussian",), "sbc": ("gaussian", "split_normal")}
+STUDY_LIKELIHOODS = {"coverage": ("gaussian", "poisson_counting"), "feldman_cousins": ("gaussian", "poisson_counting"),
+                     "sbc": ("gaussian", "split_normal")}
 
 
 def _check_study(spec: dict, source: str) -> None:
@@ -401,6 +402,10 @@ def _check_study(spec: dict, source: str) -> None:
             allowed = [v for v, lk in owner.likelihood_aliases[key].items() if lk in usable] if owner else usable
             problem = f"{_show(value)} is not supported by kind {json.dumps(kind)}"
             raise SpecError(source, f"likelihood.{key}", problem, ", ".join(allowed))
+    chosen = {name: likelihood_choices(spec).get(name, "gaussian") for name in spec["datasets"]}
+    if kind != "sbc" and len(set(chosen.values())) > 1:
+        problem = ", ".join(f"{name} = {json.dumps(lk)}" for name, lk in chosen.items()) + " mix likelihoods"
+        raise SpecError(source, "likelihood", problem, "one likelihood for every data set: " + ", ".join(usable))
     for name, override in spec.get("measurements", {}).items():
         if kind != "sbc" and "exposure_tonne_year" in override:
             raise SpecError(source, f"measurements.{name}.exposure_tonne_year", f"not used by kind {json.dumps(kind)}",

@@ -101,13 +101,15 @@ class StudySettings:
 
 @dataclass(frozen=True)
 class CoverageToys:
-    """kind = "coverage": toys per true value (in tasks of toys_per_task), the true-value grid, fit grid points."""
+    """kind = "coverage": toys per true value (in tasks of toys_per_task), the true-value grid, fit grid points
+    (of the counting or Gaussian data sets and of the [binned] data sets)."""
 
     toys: int
     toys_per_task: int
     true_range: tuple[float, float]
     true_points: int
     fit_points: int
+    binned_fit_points: int
 
 
 @dataclass(frozen=True)

@@ -111,11 +111,23 @@ def profiled_background(signal, observed: int, background: float, sigma_up: floa
     return _where(up >= background, up, down)
 
 
-def poisson_counting_chi2(signal, observed: int, background: float, sigma_up: float, sigma_down: float):
-    """-2 ln [L(s, b_hat(s)) / L_saturated]: 2 [mu - n + n ln(n / mu)] + constraint, mu = s + b_hat(s)."""
+def _n_log_n_over_mu(observed, mu):
+    """n ln(n / mu), 0 at n = 0: ``observed`` a constant count (PyTensor or numpy ``mu``) or counts broadcasting
+    with a numpy ``mu`` (pseudo-data)."""
+    if isinstance(mu, pt.Variable):
+        return observed * pt.log(observed / mu) if observed > 0 else 0.0
+    return special.xlogy(observed, observed / mu)
+
+
+def poisson_counting_chi2(signal, observed, background, sigma_up: float, sigma_down: float):
+    """-2 ln [L(s, b_hat(s)) / L_saturated]: 2 [mu - n + n ln(n / mu)] + constraint, mu = s + b_hat(s).
+
+    On numpy, ``observed`` and ``background`` (the auxiliary measurement of b) may be arrays broadcasting with
+    ``signal``: pseudo-data sets of a toy study.
+    """
     b = profiled_background(signal, observed, background, sigma_up, sigma_down)
     mu = signal + b
-    poisson = 2.0 * (mu - observed + (observed * _log(observed / mu) if observed > 0 else 0.0))
+    poisson = 2.0 * (mu - observed + _n_log_n_over_mu(observed, mu))
     return poisson + split_normal_chi2(b, background, sigma_up, sigma_down)
 
 
@@ -166,10 +178,10 @@ class SplitNormal:
         import pymc as pm
 
         pm.CustomDist(name, signal, self.sigma_up, self.sigma_down, logp=_split_normal_logp,
-                      random=_split_normal_random, observed=self.measured)
+                      random=split_normal_random, observed=self.measured)
 
     def simulate(self, signal: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        return _split_normal_random(signal, self.sigma_up, self.sigma_down, rng=rng)
+        return split_normal_random(signal, self.sigma_up, self.sigma_down, rng=rng)
 
 
 def _split_normal_logp(value, mu, sigma_up, sigma_down):
@@ -178,7 +190,7 @@ def _split_normal_logp(value, mu, sigma_up, sigma_down):
     return norm - 0.5 * split_normal_chi2(mu, value, sigma_up, sigma_down)
 
 
-def _split_normal_random(mu, sigma_up, sigma_down, rng: np.random.Generator | None = None, size=None) -> np.ndarray:
+def split_normal_random(mu, sigma_up, sigma_down, rng: np.random.Generator | None = None, size=None) -> np.ndarray:
     """Measurements around ``mu``: above it (width sigma_down) with probability s_down / (s_up + s_down),
     else below it (width sigma_up); chi^2 uses sigma_up where the prediction is above the measurement."""
     size = np.broadcast_shapes(np.shape(mu), np.shape(sigma_up), np.shape(sigma_down)) if size is None else size
@@ -246,10 +258,10 @@ def _truncated_split_normal_logp(value, mu, sigma_up, sigma_down):
 def _truncated_split_normal_random(mu, sigma_up, sigma_down, rng=None, size=None):
     """Draws of the truncated split normal by rejection (the mass below 0 is small for these data sets)."""
     size = () if size is None else size
-    out = np.asarray(_split_normal_random(mu, sigma_up, sigma_down, rng=rng, size=size), float)
+    out = np.asarray(split_normal_random(mu, sigma_up, sigma_down, rng=rng, size=size), float)
     bad = out < 0
     while np.any(bad):
-        out[bad] = _split_normal_random(mu, sigma_up, sigma_down, rng=rng, size=int(bad.sum()))
+        out[bad] = split_normal_random(mu, sigma_up, sigma_down, rng=rng, size=int(bad.sum()))
         bad = out < 0
     return out
 

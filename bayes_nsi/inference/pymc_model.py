@@ -18,7 +18,7 @@ import pymc as pm
 import pytensor.tensor as pt
 
 import bayes_nsi.pytensor_config  # noqa: F401  (cache-independent numba code; see its docstring)
-from bayes_nsi.inference.likelihoods import Gaussian, SplitNormal, _split_normal_logp, _split_normal_random
+from bayes_nsi.inference.likelihoods import Gaussian, SplitNormal, _split_normal_logp, split_normal_random
 from bayes_nsi.inference.observations import Observations, chi2_per_dataset
 from bayes_nsi.inference.priors import R_N_MIN_FM, Nuisances, Prior, b16_flux, flux_8b_prior
 from bayes_nsi.inference.scans import Chi2Scanner
@@ -75,7 +75,7 @@ def observe(events, obs: Observations) -> tuple[str, ...]:
         else:
             up = np.array([t.sigma_up if isinstance(t, SplitNormal) else t.sigma for t in terms])
             down = np.array([t.sigma_down if isinstance(t, SplitNormal) else t.sigma for t in terms])
-            pm.CustomDist(SIGNAL, mu, up, down, logp=_split_normal_logp, random=_split_normal_random,
+            pm.CustomDist(SIGNAL, mu, up, down, logp=_split_normal_logp, random=split_normal_random,
                           observed=value, dims="measured_dataset")
         names.append(SIGNAL)
     for i, t in enumerate(obs.terms):

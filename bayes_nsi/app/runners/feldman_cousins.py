@@ -2,15 +2,16 @@
 
 For every coupling of ``[profile]`` and every data-set key, the Neyman construction with likelihood-ratio
 ordering (``inference.studies.feldman_cousins``) runs on ``feldman_cousins.grid_points`` values of the
-coupling on ``profile.range``, ``feldman_cousins.toys`` pseudo-experiments of the paper's Gaussian
-likelihood (eq. 20) per value, at the confidence levels P(chi^2_1 <= level) of ``profile.levels`` (68.27 and
-95.45 % for the paper's 1 and 4). The measured values then give the FC intervals; the Delta chi^2
-intervals come from the same profiles the paper's Table III reads (``profile.points`` points).
+coupling on ``profile.range``, ``feldman_cousins.toys`` pseudo-experiments per value of the spec's likelihood
+(the paper's Gaussian, eq. 20, or Poisson counting with the backgrounds' auxiliary measurements drawn), at the
+confidence levels P(chi^2_1 <= level) of ``profile.levels`` (68.27 and 95.45 % for the paper's 1 and 4).
+The measured values then give the FC intervals; the Delta chi^2 intervals come from the same profiles the paper's
+Table III reads (``profile.points`` points).
 
 Writes ``feldman_cousins.json`` (both sets of intervals, the belts' critical values), ``table3_fc.{md,csv}``
 and ``table3_dchi2.{md,csv}`` (Table III layout, every level), ``feldman_cousins.md`` (entry by entry, FC
 next to Delta chi^2), and the figures ``fc_vs_dchi2`` and ``fc_critical_<key>``. Every file names the
-acceptance and physics modes.
+acceptance and physics modes and the likelihood.
 """
 
 from __future__ import annotations
@@ -38,12 +39,12 @@ def run(spec: Spec, out: Path, log: Callable[[str], None]) -> dict:
     """Build the belts of ``spec`` on the study engine, read the FC intervals, write them beside Table III."""
     from bayes_nsi.inference.scans import Chi2Scanner, intervals_json, profiles
     from bayes_nsi.inference.studies.feldman_cousins import belts, fc_intervals, feldman_cousins_study
-    from bayes_nsi.inference.studies.paper import paper_models
+    from bayes_nsi.inference.studies.paper import study_models
 
     prof, fc = spec.profile, spec.feldman_cousins
     obs = spec.observations()
     keys = obs.datasets + (("combined",) if len(obs.datasets) > 1 else ())
-    models = paper_models(prof.couplings, keys, obs, acceptance=spec.acceptance, lo=prof.range[0],
+    models = study_models(prof.couplings, keys, obs, acceptance=spec.acceptance, lo=prof.range[0],
                           hi=prof.range[1], points=fc.fit_points, physics=spec.physics)
     grid = np.linspace(*prof.range, fc.grid_points)
     cls = tuple(float(chi2.cdf(level, 1)) for level in prof.levels)
@@ -63,11 +64,12 @@ def run(spec: Spec, out: Path, log: Callable[[str], None]) -> dict:
     scanner = Chi2Scanner.for_data(obs, spec.acceptance, spec.physics)
     dchi2_json = intervals_json(profiles(scanner, prof.couplings, *prof.range, prof.points, prof.levels), prof.levels)
 
-    note = f"{MODE_NOTE[spec.acceptance]}; physics: {spec.physics}; likelihood: gaussian (eq. 20)"
+    likelihood = next(iter(set(obs.likelihoods.values())))  # the spec check allows one likelihood for all
+    note = f"{MODE_NOTE[spec.acceptance]}; physics: {spec.physics}; likelihood: {likelihood}"
     settings = (f"Neyman construction with likelihood-ratio ordering on {fc.grid_points} points of "
                 f"[{prof.range[0]:g}, {prof.range[1]:g}], {fc.toys} toys per point, seed {spec.study.seed}")
     write_json(out / "feldman_cousins.json", {
-        "acceptance": spec.acceptance, "physics": spec.physics, "likelihood": "gaussian", "construction": settings,
+        "acceptance": spec.acceptance, "physics": spec.physics, "likelihood": likelihood, "construction": settings,
         "levels": {n: {"delta_chi2": lv, "cl": cl} for n, lv, cl in zip(names, prof.levels, cls, strict=True)},
         "feldman_cousins": fc_json, "delta_chi2": dchi2_json, "study_hash": study.hash,
         "belts": {name: {"theta": b.theta, "critical": {n: b.critical[:, j] for j, n in enumerate(names)}}
