@@ -29,7 +29,7 @@ from bayes_nsi.inference import binned as bn
 from bayes_nsi.inference.binned_fit import Profiler, SignalFolder, binned_model_of, one_thread
 from bayes_nsi.inference.priors import b16_flux
 from bayes_nsi.inference.studies.models import _check_range
-from bayes_nsi.inference.studies.worker import compiled
+from bayes_nsi.inference.studies.worker import cached
 from bayes_nsi.physics.couplings import COUPLINGS
 
 THETA_TOL = 1e-5  # absolute tolerance of a refined minimum in the coupling (intervals are quoted to 1e-2)
@@ -191,7 +191,7 @@ class BinnedCoupling:
         return self.build().observed_row
 
     def build(self) -> BinnedChi2:
-        return compiled(("BinnedCoupling", self), self._build)
+        return cached(("BinnedCoupling", self), self._build)
 
     def _build(self) -> BinnedChi2:
         from bayes_nsi.experiments.registry import BINNED

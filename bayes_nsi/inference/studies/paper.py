@@ -19,7 +19,7 @@ from bayes_nsi.inference.likelihoods import PoissonCounting
 from bayes_nsi.inference.observations import Observations, observations
 from bayes_nsi.inference.scans import Chi2Scanner
 from bayes_nsi.inference.studies.models import CountingChi2, GaussianChi2
-from bayes_nsi.inference.studies.worker import compiled
+from bayes_nsi.inference.studies.worker import cached
 from bayes_nsi.physics.couplings import COUPLINGS
 
 # points per call of the event graph: its per-point cost was 3x lower in batches of 500-1000 than of 2000-4000
@@ -58,8 +58,8 @@ def _columns(key: str, datasets: tuple[str, ...]) -> tuple[int, ...]:
 
 
 def _scanner(datasets: tuple[str, ...], acceptance: str, physics: str = "paper") -> Chi2Scanner:
-    """The compiled event graph of these data sets, once per process, from a warm compile cache."""
-    return compiled(("Chi2Scanner", datasets, acceptance, physics),
+    """The compiled event graph of these data sets, once per process."""
+    return cached(("Chi2Scanner", datasets, acceptance, physics),
                     partial(_build_scanner, datasets, acceptance, physics))
 
 

@@ -2,7 +2,7 @@
 
 :class:`PosteriorSBC` is the recipe (a frozen dataclass of plain values, so it names the study in its
 spec hash and pickles to the workers); ``build()`` returns a :class:`PosteriorProblem`, compiled once
-per worker process through :func:`.worker.compiled`:
+per worker process through :func:`.worker.cached`:
 
 - prior draws: every sampled coupling from its spec prior, and every switched-on nuisance from the
   distribution :mod:`bayes_nsi.inference.pymc_model` gives it (8B flux truncated at 0, R_n truncated
@@ -26,7 +26,7 @@ from functools import partial
 import numpy as np
 from scipy import stats
 
-from bayes_nsi.inference.studies.worker import compiled
+from bayes_nsi.inference.studies.worker import cached
 
 SWAPPABLE = ("gaussian", "split_normal")  # likelihoods whose observed value is the model's ``measured`` data
 MEASURED = "measured"  # name of the pm.Data holding the Gaussian and split-normal measurements (pymc_model)
@@ -77,7 +77,7 @@ class PosteriorSBC:
         return self.chains * self.draws // self.thin
 
     def build(self) -> PosteriorProblem:
-        return compiled(("PosteriorSBC", self), partial(_build, self))
+        return cached(("PosteriorSBC", self), partial(_build, self))
 
 
 def _build(recipe: PosteriorSBC) -> PosteriorProblem:
@@ -115,7 +115,7 @@ class PosteriorProblem:
         self.names = recipe.names
 
     def warm_up(self) -> None:
-        """Call every compiled function once (numba compiles at the first call), so the cache is warm."""
+        """Call every compiled function once (numba compiles at the first call): in the build, not in a task."""
         rng = np.random.default_rng(0)
         theta = self.prior_draw(rng)
         self.posterior_draws(self.simulate(theta, rng), 0, draws=self.recipe.thin, tune=10)

@@ -6,10 +6,11 @@ locked (``flock``) for the life of the process; if another live process holds it
 same machine), the worker uses ``worker-<name>-<pid>`` instead. Named directories survive the process,
 so the next study on the same cluster layout starts with a warm cache.
 
-Code that numba compiles into an empty cache can differ in the last bits from the same code loaded
-from the cache (measured: 2e-13 on ~100 events; README "Known limits"). So that results do not depend
-on which worker happened to compile first, :func:`compiled` fills an empty cache in a throwaway
-subprocess and then builds in-process from the warm cache: every process computes with cache-loaded code.
+A model is compiled once per process (:func:`cached`, :func:`built`) and serves every task the worker gets. It
+is compiled in the worker itself, whatever the state of its cache: since numba compiles without fast-math
+(``bayes_nsi.pytensor_config``) the code compiled into an empty cache and the code loaded from a warm one give
+the same numbers bit for bit (``tests/test_study_specs.py`` compares a study run into an empty compile
+directory with one from a warm directory, task file by task file).
 
 This module must not import PyTensor: it is imported by the worker before the compile directory is set.
 """
@@ -17,20 +18,15 @@ This module must not import PyTensor: it is imported by the worker before the co
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import os
-import pickle
 import re
-import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Hashable
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol
 
 from distributed.diagnostics.plugin import WorkerPlugin
-
-T = TypeVar("T")
 
 _CACHE: dict[Hashable, Any] = {}
 _CLAIMED: dict[Path, Path] = {}  # compile root -> this process's locked directory (lock held until exit)
@@ -42,36 +38,11 @@ class Recipe(Protocol):
     def build(self) -> Any: ...
 
 
-def cached(key: Hashable, factory: Callable[[], T]) -> T:
+def cached[T](key: Hashable, factory: Callable[[], T]) -> T:
     """This process's value for ``key``, made by ``factory()`` on first use (workers run one thread each)."""
     if key not in _CACHE:
         _CACHE[key] = factory()
     return _CACHE[key]
-
-
-def compiled(key: Hashable, factory: Callable[[], T]) -> T:
-    """Like :func:`cached` for a factory that compiles PyTensor code, built from a warm compile cache.
-
-    The factory must call its compiled functions once (numba compiles at the first call, not in
-    ``pytensor.function``), or the cache it leaves is not warm.
-
-    The first time ``key`` is seen with this process's compile directory, a subprocess (same environment,
-    so the same directory) runs the picklable ``factory`` to fill the cache and leaves a marker there;
-    then this process builds, loading the compiled code from the cache.
-    """
-    if key in _CACHE:
-        return _CACHE[key]
-    import pytensor
-
-    digest = hashlib.sha256(repr(key).encode()).hexdigest()[:16]
-    marker = Path(pytensor.config.base_compiledir) / f"bayes_nsi-warm-{digest}"
-    if not marker.exists():
-        code = "import pickle, sys; pickle.loads(sys.stdin.buffer.read())()"
-        done = subprocess.run([sys.executable, "-c", code], input=pickle.dumps(factory), capture_output=True)
-        if done.returncode:
-            raise RuntimeError(f"warming the compile cache for {key!r} failed:\n{done.stderr.decode()[-2000:]}")
-        marker.touch()
-    return cached(key, factory)
 
 
 def built(recipe: Recipe) -> Any:
