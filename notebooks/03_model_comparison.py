@@ -2,7 +2,9 @@
 # # 03 · Model comparison: Bayes factors of NSI against the SM
 #
 # The Bayes-factor study of `models/compare_sm_vs_nsi.toml`, run through the package's compare runner
-# (`bayes_nsi.app.runners.compare.run`): the evidence $Z = \int L\,\pi$ of each hypothesis by sequential
+# (`bayes_nsi.app.runners.compare.run`). The spec itself computes every one-coupling evidence by quadrature
+# (`compare.evidence = "auto"`: exact to its grid, seconds); this notebook switches to `evidence = "smc"` to show
+# the sampler-based route against it: the evidence $Z = \int L\,\pi$ of each hypothesis by sequential
 # Monte Carlo (`pm.sample_smc`, several independent chains), $\ln B = \ln Z - \ln Z_\text{SM}$, the
 # Savage–Dickey ratio from a NUTS posterior as a second estimate, and an independent quadrature of the
 # same likelihood (`bayes_nsi.inference.evidence.quadrature_ln_z` on the chi-square scanner) for one-coupling
@@ -57,6 +59,7 @@ SD_SIGMAS, SD_MAX_ERR = 3.0, 0.15  # test_savage_dickey_matches_quadrature_bayes
 
 # %%
 spec = load(MODELS / "compare_sm_vs_nsi.toml")
+spec = dataclasses.replace(spec, compare=dataclasses.replace(spec.compare, evidence="smc"))
 if TEST_MODE:
     spec = dataclasses.replace(
         spec, compare=dataclasses.replace(spec.compare, hypotheses=("sm", "ee_u", "tautau_d"), per_dataset=False),
@@ -152,7 +155,7 @@ for r in (row, sm_row):
 study = json.loads((out / "prior_sensitivity.json").read_text())
 display(compare.fig_prior_sensitivity(study, MODE_NOTE[study["acceptance"]]))
 w = np.asarray(study["half_widths"])
-smc_b, smc_err, quad_b = (np.asarray(study[k]) for k in ("ln_B_smc", "ln_B_smc_err", "ln_B_quadrature"))
+smc_b, smc_err, quad_b = (np.asarray(study[k]) for k in ("ln_B", "ln_B_err", "ln_B_quadrature"))
 rows = ["| w | ln B (SMC) | ln B (quadrature) |", "|---|---|---|"]
 rows += [f"| {a:g} | {b:.3f} ± {e:.3f} | {q:.3f} |" for a, b, e, q in zip(w, smc_b, smc_err, quad_b, strict=True)]
 display(Markdown("\n".join(rows)))

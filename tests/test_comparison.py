@@ -162,6 +162,30 @@ def test_smc_evidence_matches_quadrature(scanner, free):
     assert abs(smc.ln_z - quad) < 4 * smc.ln_z_err, (smc, quad)
 
 
+def test_switch_model_is_each_one_coupling_model():
+    """The switch model with its data set to a coupling has the log density of that coupling's own model, at
+    points on both sides of zero, for a diagonal and an off-diagonal coupling."""
+    from bayes_nsi.inference.pymc_model import SWITCH, SWITCHED, build_pymc_model, build_switch_model
+
+    obs = observations(DATASETS)
+    physics = evidence._physics(obs.sources, tuple(obs.likelihoods.items()), "paper", "paper")[0]
+    switch = build_switch_model(physics, obs, UNIFORM, "ee_u", FLUX_B16).model
+    for coupling in ("mumu_d", "emu_u"):
+        own = build_pymc_model(physics, obs, {coupling: UNIFORM}, FLUX_B16).model
+        own_logp = own.compile_logp()
+        switch.set_data(SWITCH, np.eye(12)[evidence.COUPLINGS.index(coupling)])
+        switch_logp = switch.compile_logp()
+        for value in (-0.37, 0.21):
+            point = own.initial_point()
+            point[f"{coupling}_interval__"] = np.log((value + 1.0) / (1.0 - value))
+            switched = switch.initial_point()
+            switched[f"{SWITCHED}_interval__"] = point[f"{coupling}_interval__"]
+            for key in point:
+                if key.startswith("flux_8b"):
+                    point[key] = switched[key] = 0.1
+            assert switch_logp(switched) == pytest.approx(own_logp(point), rel=1e-12, abs=1e-12)
+
+
 @pytest.mark.slow
 def test_savage_dickey_matches_quadrature_bayes_factor(scanner):
     """Tolerance 3 sigma of the estimator's own error: KDE standard deviation sqrt(R(K) / (n_eff h f)) from
@@ -169,7 +193,7 @@ def test_savage_dickey_matches_quadrature_bayes_factor(scanner):
     quadrature; the error must itself be small enough (< 0.15) for the check to mean something."""
     exact = (quadrature_ln_z(scanner, DATASETS, {"ee_u": UNIFORM}, "b16")
              - quadrature_ln_z(scanner, DATASETS, {}, "b16"))
-    sd = evidence.savage_dickey_job(study_model({"ee_u": UNIFORM}), seed=5)
+    sd, = evidence.savage_dickey_job([study_model({"ee_u": UNIFORM})], seed=5)
     assert sd.ln_b_err < 0.15
     assert abs(sd.ln_b - exact) < 3 * sd.ln_b_err, (sd, exact)
 
@@ -199,6 +223,45 @@ def test_density_error_is_calibrated():
 # -- the runner ---------------------------------------------------------------------------------------------
 
 
+def test_quadrature_error_bounds_the_error_of_a_coarse_grid(scanner):
+    """On a grid too coarse to converge (101 coupling x 21 flux nodes), the reported error (change when every
+    other node is dropped) is at least the actual error against the converged quadrature, and not 100 times it."""
+    converged = quadrature_ln_z(scanner, ["paired", "xenonnt"], {"ee_u": UNIFORM}, "b16", points=4001,
+                                flux_points=401)
+    coarse = evidence.quadrature_evidence(scanner, ["paired", "xenonnt"], {"ee_u": UNIFORM}, "b16", points=101,
+                                          flux_points=21)
+    actual = abs(coarse.ln_z - converged)
+    assert coarse.method == "quadrature" and actual > 1e-4  # the coarse grid is off
+    assert actual <= coarse.ln_z_err < 100 * actual
+    with pytest.raises(ValueError, match="1 \\+ a multiple of 4"):
+        evidence.quadrature_evidence(scanner, ["paired"], {"ee_u": UNIFORM}, "b16", points=103)
+
+
+def test_auto_evidence_is_the_quadrature_with_a_grid_error(tmp_path, scanner):
+    """evidence = "auto" on one-coupling hypotheses runs no sampler: each SM ln Z is the quadrature, equal to the
+    closed form (Gaussian measurements, Gaussian flux nuisance) to 1e-8; each ee_u ln Z equals the quadrature on
+    a twice finer grid within its reported error (plus round-off), which is below 1e-3."""
+    from bayes_nsi.app.runners.compare import run
+
+    spec = compare_spec(datasets=["paired", "xenonnt"], compare={"hypotheses": ["ee_u"], "savage_dickey": False})
+    assert spec.compare.evidence == "auto"
+    assert run(spec, tmp_path, lambda message: None)["workers"] == 0
+    table = json.loads((tmp_path / "bayes_factors.json").read_text())
+    paper_sm = {"paired": 2.4, "xenonnt": 11.3}
+    mean, sd = B16_FLUX, B16_REL * B16_FLUX
+    for block, names in (("combined", ["paired", "xenonnt"]), ("paired", ["paired"]), ("xenonnt", ["xenonnt"])):
+        sm_row, row = table[block]["sm"], table[block]["ee_u"]
+        assert sm_row["method"] == row["method"] == "quadrature" and "ln_Z_chains" not in row
+        e0 = np.array([paper_sm[d] for d in names])
+        value, sigma = np.array([TABLE_II[d] for d in names]).T
+        exact = stats.multivariate_normal.logpdf(value, e0, np.diag(sigma**2) + (sd / mean) ** 2 * np.outer(e0, e0))
+        assert sm_row["ln_Z"] == pytest.approx(exact, abs=1e-8)
+        finer = quadrature_ln_z(scanner, names, {"ee_u": UNIFORM}, "b16", points=4001, flux_points=401)
+        # the grids are converged to round-off here (the half grid gives the same ln Z to ~1e-13)
+        assert row["ln_Z_err"] < 1e-3 and abs(row["ln_Z"] - finer) <= row["ln_Z_err"] + 1e-10, (block, row, finer)
+    assert "| ee_u | quadrature |" in (tmp_path / "bayes_factors.md").read_text()
+
+
 @pytest.mark.slow
 def test_runner_numbers(tmp_path):
     """The compare runner's table against independent numbers: every block's SM evidence against the closed
@@ -207,7 +270,8 @@ def test_runner_numbers(tmp_path):
     law ln B(2w) - ln B(w) = -ln 2 once the prior holds the whole likelihood (w >= 1 here)."""
     from bayes_nsi.app.runners.compare import run
 
-    spec = compare_spec(datasets=["paired", "xenonnt"], compare={"hypotheses": ["ee_u"], "savage_dickey": False},
+    spec = compare_spec(datasets=["paired", "xenonnt"],
+                        compare={"hypotheses": ["ee_u"], "savage_dickey": False, "evidence": "smc"},
                         smc={"draws": 300, "chains": 4, "seed": 2},
                         prior_sensitivity={"coupling": "ee_u", "half_widths": [1.0, 2.0]})
     run(spec, tmp_path, lambda message: None)
@@ -228,5 +292,6 @@ def test_runner_numbers(tmp_path):
     quad = sensitivity["ln_B_quadrature"]
     assert quad[1] - quad[0] == pytest.approx(-np.log(2.0), abs=0.005)
     # the w = 1 model is the ee_u hypothesis itself: its evidence is computed once and reused
-    assert sensitivity["ln_B_smc"][0] == pytest.approx(table["combined"]["ee_u"]["ln_B_vs_sm"], rel=1e-12)
+    assert sensitivity["method"] == "smc"
+    assert sensitivity["ln_B"][0] == pytest.approx(table["combined"]["ee_u"]["ln_B_vs_sm"], rel=1e-12)
     assert "acceptance: paper" in (tmp_path / "bayes_factors.md").read_text()

@@ -45,6 +45,7 @@ class Compare:
     hypotheses: tuple[str, ...]
     per_dataset: bool
     savage_dickey: bool
+    evidence: str
 
 
 @dataclass(frozen=True)
@@ -231,7 +232,7 @@ def typed(raw: dict, source: str = "<spec>") -> Spec:
         sampler=_sampling("SamplerSettings")(**raw["sampler"]) if "sampler" in raw else None,
         diagnostics=_sampling("Thresholds")(**raw["diagnostics"]) if "diagnostics" in raw else None,
         compare=Compare(tuple(raw["compare"]["hypotheses"]), raw["compare"]["per_dataset"],
-                        raw["compare"]["savage_dickey"]) if "compare" in raw else None,
+                        raw["compare"]["savage_dickey"], raw["compare"]["evidence"]) if "compare" in raw else None,
         smc=Smc(**raw["smc"]) if "smc" in raw else None,
         prior_sensitivity=PriorSensitivity(raw["prior_sensitivity"]["coupling"],
                                            tuple(raw["prior_sensitivity"]["half_widths"]))

@@ -106,23 +106,49 @@ def build_pymc_model(physics: rates.PhysicsModel, obs: Observations, priors: Map
     if physics.datasets != obs.datasets:
         raise ValueError(f"datasets: physics model has {physics.datasets}, observations {obs.datasets}")
     couplings = sampled_couplings(priors)
-    measured = [t.dataset for t in obs.terms if isinstance(t, Gaussian | SplitNormal)]
-    coords = {"coupling": list(couplings), "dataset": list(obs.datasets), "measured_dataset": measured}
-    with pm.Model(coords=coords) as model:
+    with pm.Model(coords=_coords(obs, couplings)) as model:
         eps12 = coupling_vector(priors)
         pm.Deterministic("eps", eps12[[COUPLINGS.index(c) for c in couplings]], dims="coupling")
-        flux_scale = 1.0
-        if nuisances.flux_8b is not None:
-            flux_scale = flux_8b(nuisances.flux_8b) / b16_flux()
-        r_n, scale = None, 1.0
-        if nuisances.r_n_sigma_fm is not None:
-            r_n = neutron_radius(physics, nuisances.r_n_sigma_fm)
-        if nuisances.acceptance_scale_sigma is not None:
-            scale = acceptance_scale(nuisances.acceptance_scale_sigma)
-        events = pm.Deterministic("events", rates.expected_events(physics, eps12, flux_scale, r_n, scale),
-                                  dims="dataset")
-        observed = observe(events, obs)
+        observed = _events_and_data(physics, obs, eps12, nuisances)
     return PosteriorModel(physics, obs, model, couplings, nuisances, observed)
+
+
+SWITCH = "coupling_switch"  # the data of build_switch_model: a one-hot (12,) vector naming the free coupling
+SWITCHED = "eps_switched"  # the free coupling of build_switch_model
+
+
+def build_switch_model(physics: rates.PhysicsModel, obs: Observations, prior: Prior, coupling: str,
+                       nuisances: Nuisances = Nuisances()) -> PosteriorModel:
+    """One free coupling ``eps_switched`` with ``prior``, placed in the 12-vector by the data ``coupling_switch``
+    (one-hot, initially at ``coupling``): one compiled model serves every one-coupling hypothesis with this prior,
+    swapping the switch with nutpie's ``CompiledModel.with_data`` instead of compiling each hypothesis."""
+    if physics.datasets != obs.datasets:
+        raise ValueError(f"datasets: physics model has {physics.datasets}, observations {obs.datasets}")
+    check_coupling_names([coupling])
+    with pm.Model(coords=_coords(obs, ())) as model:
+        switch = pm.Data(SWITCH, np.eye(len(COUPLINGS))[COUPLINGS.index(coupling)])
+        observed = _events_and_data(physics, obs, switch * prior.create(SWITCHED), nuisances)
+    return PosteriorModel(physics, obs, model, (SWITCHED,), nuisances, observed)
+
+
+def _coords(obs: Observations, couplings: tuple[str, ...]) -> dict:
+    measured = [t.dataset for t in obs.terms if isinstance(t, Gaussian | SplitNormal)]
+    return {"coupling": list(couplings), "dataset": list(obs.datasets), "measured_dataset": measured}
+
+
+def _events_and_data(physics: rates.PhysicsModel, obs: Observations, eps12, nuisances: Nuisances) -> tuple[str, ...]:
+    """In the active model: the switched-on nuisances, ``events`` (eqs. 3, 19) and the likelihood terms."""
+    flux_scale = 1.0
+    if nuisances.flux_8b is not None:
+        flux_scale = flux_8b(nuisances.flux_8b) / b16_flux()
+    r_n, scale = None, 1.0
+    if nuisances.r_n_sigma_fm is not None:
+        r_n = neutron_radius(physics, nuisances.r_n_sigma_fm)
+    if nuisances.acceptance_scale_sigma is not None:
+        scale = acceptance_scale(nuisances.acceptance_scale_sigma)
+    events = pm.Deterministic("events", rates.expected_events(physics, eps12, flux_scale, r_n, scale),
+                              dims="dataset")
+    return observe(events, obs)
 
 
 def chi2_function(physics: rates.PhysicsModel, obs: Observations) -> Callable[[np.ndarray], np.ndarray]:

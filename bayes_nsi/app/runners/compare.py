@@ -1,11 +1,13 @@
 """Runner of ``kind = "compare"``: evidences and Bayes factors of NSI hypotheses against the SM.
 
 For every block of data (the combination and, with ``per_dataset``, each data set alone) and every
-hypothesis, ln Z comes from SMC on the :mod:`bayes_nsi.inference.bayesian` model; the SM (all couplings zero, the
-same nuisances) is the reference. One- and two-coupling hypotheses with at most the 8B flux nuisance
-also get the quadrature ln Z; one-coupling hypotheses of the headline block (the combination, or the
-only data set) get the Savage-Dickey ratio from a NUTS posterior. The SMC and NUTS runs are spread over
-one worker process per available core.
+hypothesis, ln Z is computed against the SM (all couplings zero, the same nuisances) as the reference.
+One- and two-coupling hypotheses with at most the 8B flux nuisance have an exact quadrature
+(:func:`~bayes_nsi.inference.evidence.quadrature_evidence`): with ``compare.evidence = "auto"`` it is their ln Z
+and SMC (on the :func:`~bayes_nsi.inference.pymc_model.build_pymc_model` model) runs only for the others; with
+``"smc"`` every ln Z is SMC's and the quadrature stands beside it as a check. One-coupling hypotheses of the
+headline block (the combination, or the only data set) get the Savage-Dickey ratio from a NUTS posterior.
+The SMC and NUTS runs are spread over one worker process per available core.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ from bayes_nsi.inference.evidence import (
     bayes_factor,
     evidence_job,
     favoured,
-    quadrature_ln_z,
+    quadrature_evidence,
     savage_dickey_job,
 )
 from bayes_nsi.inference.priors import Prior
@@ -67,20 +69,26 @@ def hypothesis_priors(spec: Spec, hypothesis: str) -> dict[str, Prior]:
 def method_note(spec: Spec, workers: int) -> dict:
     """The "method" field of bayes_factors.json."""
     smc = spec.smc
+    smc_text = (f"pm.sample_smc (IMH kernel), {smc.chains} independent chains of {smc.draws} particles, "
+                f"seed {smc.seed}; ln Z = mean of the chains' final-stage log marginal likelihoods")
     return {
-        "evidence": f"pm.sample_smc (IMH kernel), {smc.chains} independent chains of {smc.draws} particles, "
-                    f"seed {smc.seed}; ln Z = mean of the chains' final-stage log marginal likelihoods",
-        "ln_Z_err": "standard deviation between chains / sqrt(n_chains) (error of the mean)",
+        "evidence": smc_text if spec.compare.evidence == "smc" else
+                    f"quadrature (see 'quadrature') for one- and two-coupling hypotheses whose only nuisance is the "
+                    f"8B flux, else {smc_text}; each row's 'method' says which",
+        "ln_Z_err": "SMC: standard deviation between chains / sqrt(n_chains) (error of the mean); quadrature: "
+                    "|ln Z(grid) - ln Z(every other node)|, an upper bound",
         "ln_B": "ln B = ln Z(hypothesis) - ln Z(sm); sm frees no coupling and keeps the same nuisances; "
                 "ln_B_err = errors of the two ln Z added in quadrature",
         "likelihood": f"each data set's likelihood term, normalized, nuisances of the terms integrated "
                       f"({', '.join(f'{d}: {lk}' for d, lk in spec.observations().likelihoods.items())}); the same "
                       "normalization for every hypothesis",
         "jeffreys": f"|ln B| < 1 inconclusive, 1-2.5 weak, 2.5-5 moderate, >= 5 strong ({JEFFREYS_REFERENCE})",
-        "quadrature": "ln_Z_quadrature: composite Simpson quadrature over the free couplings and the 8B flux "
-                      "(one and two couplings, flux the only nuisance), independent of SMC",
+        "quadrature": "composite Simpson quadrature over the free couplings (2001 nodes for one, 201 x 201 for "
+                      "two) and the 8B flux (201 nodes), the likelihood terms normalized; with evidence = smc it is "
+                      "ln_Z_quadrature, a check independent of SMC",
         "savage_dickey": f"one-coupling hypotheses of the headline block: NUTS (nutpie, {SD_CHAINS} x {SD_DRAWS} "
-                         f"draws after {SD_TUNE} tuning), ln B = ln p(eps=0) - ln p(eps=0 | data), posterior "
+                         f"draws after {SD_TUNE} tuning; one compiled model per prior, the free coupling switched "
+                         "by data), ln B = ln p(eps=0) - ln p(eps=0 | data), posterior "
                          "density from a reflected Gaussian KDE with an MSE-optimal bandwidth, corrected for its "
                          "leading bias; the error adds the KDE standard deviation (from the bulk ESS) and the "
                          "correction in quadrature",
@@ -115,37 +123,47 @@ def run(spec: Spec, out: Path, log: Callable[[str], None]) -> dict:
                  and len(hypothesis_couplings(h)) == 1 and _contains_zero(models[(headline, h)])}
 
     distinct = list(dict.fromkeys(models.values()))  # equal models (e.g. a sensitivity width) run once
-    workers = min(len(os.sched_getaffinity(0)), len(distinct) + len(sd_models))
-    log(f"{len(distinct)} SMC evidences and {len(sd_models)} Savage-Dickey posteriors "
-        f"on {workers} worker process(es)")
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_quiet_worker) as pool:
-        jobs: dict[Future, tuple[str, object]] = {}
-        for h, m in sd_models.items():  # the longest jobs first
-            jobs[pool.submit(savage_dickey_job, m, smc.seed)] = ("savage_dickey", h)
-        for m in sorted(distinct, key=lambda m: -len(m.couplings)):
+    exact = _quadrature_models(spec, distinct)
+    by_smc = [m for m in distinct if spec.compare.evidence == "smc" or m not in exact]
+    cores = len(os.sched_getaffinity(0))
+    sd_chunks = _switch_groups(sd_models, cores)
+    jobs_total = len(by_smc) + len(sd_chunks)
+    workers = min(cores, jobs_total)
+    log(f"{len(distinct) - len(by_smc)} quadrature and {len(by_smc)} SMC evidences, {len(sd_models)} Savage-Dickey "
+        f"posteriors on {workers} worker process(es)")
+    evidence: dict[StudyModel, Evidence] = {}
+    sd: dict[str, SavageDickey] = {}
+    pool = (ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_quiet_worker)
+            if jobs_total else None)
+    jobs: dict[Future, tuple[str, object]] = {}
+    if pool:
+        for chunk in sd_chunks:  # the longest jobs first
+            jobs[pool.submit(savage_dickey_job, [sd_models[h] for h in chunk], smc.seed)] = ("savage_dickey", chunk)
+        for m in sorted(by_smc, key=lambda m: -len(m.couplings)):
             jobs[pool.submit(evidence_job, m, smc.draws, smc.chains, smc.seed)] = ("smc", m)
-        t0 = time.perf_counter()
-        quadrature = _quadrature(spec, obs, distinct)
-        t_quadrature = time.perf_counter() - t0
-        evidence: dict[StudyModel, Evidence] = {}
-        sd: dict[str, SavageDickey] = {}
-        with progress.bar("evidences", len(jobs)) as step:
-            for done, future in enumerate(as_completed(jobs), 1):
-                step()
-                what, key = jobs[future]
-                if what == "smc":
-                    evidence[key] = future.result()
-                    log(f"[{done}/{len(jobs)}] ln Z = {evidence[key].ln_z:.3f} +- {evidence[key].ln_z_err:.3f}: "
-                        f"{key.label}")
-                else:
-                    sd[key] = future.result()
-                    log(f"[{done}/{len(jobs)}] Savage-Dickey ln B = {sd[key].ln_b:.3f}: {key} on {headline}")
+    t0 = time.perf_counter()
+    quadrature = _quadrature(spec, obs, exact)
+    t_quadrature = time.perf_counter() - t0
+    evidence.update({m: q for m, q in quadrature.items() if m not in by_smc})
+    with progress.bar("evidences", len(jobs)) as step:
+        for done, future in enumerate(as_completed(jobs), 1):
+            step()
+            what, key = jobs[future]
+            if what == "smc":
+                evidence[key] = future.result()
+                log(f"[{done}/{len(jobs)}] ln Z = {evidence[key].ln_z:.3f} +- {evidence[key].ln_z_err:.3f}: "
+                    f"{key.label}")
+            else:
+                sd.update(zip(key, future.result(), strict=True))
+                log(f"[{done}/{len(jobs)}] Savage-Dickey ln B: " + ", ".join(f"{h} {sd[h].ln_b:.3f}" for h in key)
+                    + f" on {headline}")
+    if pool:
+        pool.shutdown()
 
     table = _bayes_factors(data_blocks, hypotheses, models, evidence, quadrature, sd, headline)
     write_json(out / "bayes_factors.json",
                {"acceptance": mode, "physics": spec.physics, "method": method_note(spec, workers), **table})
-    md, rows = _tables(table, mode, smc)
+    md, rows = _tables(table, mode, smc, bool(by_smc))
     write_text(out / "bayes_factors.md", md)
     write_csv(out / "bayes_factors.csv", CSV_HEADER, rows)
     if spec.figures.enabled:
@@ -159,6 +177,15 @@ def run(spec: Spec, out: Path, log: Callable[[str], None]) -> dict:
     return {"timings": timings, "workers": workers}
 
 
+def _switch_groups(sd_models: Mapping[str, StudyModel], cores: int) -> list[tuple[str, ...]]:
+    """Hypotheses whose Savage-Dickey posteriors share one compiled switch model (same data, prior and nuisances),
+    each group split into at most ``cores`` chunks (one compile per chunk, the chunks in parallel)."""
+    groups: dict[tuple, list[str]] = {}
+    for h, m in sd_models.items():
+        groups.setdefault(m.switch_key, []).append(h)
+    return [tuple(hs[i::n]) for hs in groups.values() for n in [min(cores, len(hs))] for i in range(n)]
+
+
 def _contains_zero(model: StudyModel) -> bool:
     """Whether eps = 0 lies inside the one free coupling's prior support (Savage-Dickey needs p(0) > 0)."""
     (prior,) = model.couplings.values()
@@ -166,13 +193,20 @@ def _contains_zero(model: StudyModel) -> bool:
     return lower < 0.0 < upper
 
 
-def _quadrature(spec: Spec, obs, models: list[StudyModel]) -> dict[StudyModel, float]:
-    """Quadrature ln Z of every model with <= 2 free couplings, when the 8B flux is the only nuisance."""
+def _quadrature_models(spec: Spec, models: list[StudyModel]) -> list[StudyModel]:
+    """The models with <= 2 free couplings, when the 8B flux is the only nuisance: those the quadrature integrates."""
     if not set(spec.nuisances.names) <= QUADRATURE_NUISANCES:
+        return []
+    return [m for m in models if len(m.couplings) <= 2]
+
+
+def _quadrature(spec: Spec, obs, models: list[StudyModel]) -> dict[StudyModel, Evidence]:
+    """Quadrature ln Z (with its grid-halving error) of each model, on one compiled scanner."""
+    if not models:
         return {}
     scanner = Chi2Scanner.for_data(obs, spec.acceptance, spec.physics)
-    return {m: quadrature_ln_z(scanner, [d.name for d in m.datasets], m.couplings, spec.nuisances.flux_8b)
-            for m in models if len(m.couplings) <= 2}
+    return {m: quadrature_evidence(scanner, [d.name for d in m.datasets], m.couplings, spec.nuisances.flux_8b)
+            for m in models}
 
 
 def _bayes_factors(data_blocks: Mapping, hypotheses: list[str], models: Mapping, evidence: Mapping,
@@ -187,10 +221,12 @@ def _bayes_factors(data_blocks: Mapping, hypotheses: list[str], models: Mapping,
             ln_b, ln_b_err = bayes_factor(evidence[m], evidence[ref]) if m != ref else (0.0, 0.0)
             row = {"ln_Z": evidence[m].ln_z, "ln_Z_err": evidence[m].ln_z_err, "ln_B_vs_sm": ln_b,
                    "ln_B_err": ln_b_err, "jeffreys": "reference" if h == REFERENCE else favoured(ln_b, h),
-                   "ln_Z_chains": list(evidence[m].chains)}
-            if m in quadrature:
-                row["ln_Z_quadrature"] = quadrature[m]
-                row["ln_B_quadrature"] = quadrature[m] - quadrature[ref]
+                   "method": evidence[m].method}
+            if evidence[m].chains:
+                row["ln_Z_chains"] = list(evidence[m].chains)
+            if m in quadrature and ref in quadrature:
+                row["ln_Z_quadrature"] = quadrature[m].ln_z
+                row["ln_B_quadrature"] = quadrature[m].ln_z - quadrature[ref].ln_z
             if block == headline and h in sd:
                 s = sd[h]
                 if np.isfinite([s.ln_b, s.ln_b_err]).all():
@@ -203,35 +239,38 @@ def _bayes_factors(data_blocks: Mapping, hypotheses: list[str], models: Mapping,
     return out
 
 
-CSV_HEADER = ["block", "hypothesis", "ln_Z", "ln_Z_err", "ln_B_vs_sm", "ln_B_err", "jeffreys", "ln_Z_quadrature",
-              "ln_B_quadrature", "savage_dickey_ln_B", "savage_dickey_ln_B_err"]
-MARKDOWN_HEADER = ["hypothesis", "ln Z", "ln B vs SM", "reading", "ln Z quadrature", "ln B Savage-Dickey"]
+CSV_HEADER = ["block", "hypothesis", "method", "ln_Z", "ln_Z_err", "ln_B_vs_sm", "ln_B_err", "jeffreys",
+              "ln_Z_quadrature", "ln_B_quadrature", "savage_dickey_ln_B", "savage_dickey_ln_B_err"]
+MARKDOWN_HEADER = ["hypothesis", "method", "ln Z", "ln B vs SM", "reading", "ln Z quadrature", "ln B Savage-Dickey"]
 
 
-def _tables(table: Mapping, mode: str, smc) -> tuple[str, list[list[str]]]:
+def _tables(table: Mapping, mode: str, smc, any_smc: bool) -> tuple[str, list[list[str]]]:
     """Markdown (one table per block) and CSV rows of ln Z and ln B with uncertainties and Jeffreys readings."""
     limits = [limit for limit, _ in JEFFREYS_SCALE[:-1]]
     scale = ", ".join(f"{label} below {limit:g}" for limit, label in JEFFREYS_SCALE[:-1])
+    smc_line = (f" SMC: {smc.chains} chains x {smc.draws} particles, error = spread between chains / sqrt(chains)."
+                if any_smc else "")
     lines = ["# Bayes factors of NSI hypotheses against the SM", "",
              f"{MODE_NOTE[mode]}.",
-             (f"ln Z by SMC ({smc.chains} chains x {smc.draws} particles; error = spread between chains / "
-              f"sqrt(chains)); ln B = ln Z - ln Z(sm), errors in quadrature."),
+             ("ln Z by quadrature over one or two couplings and the 8B flux (error: change when every other grid "
+              f"node is dropped) or by SMC, as each row's method says.{smc_line} ln B = ln Z - ln Z(sm), errors in "
+              "quadrature."),
              (f"Jeffreys scale on |ln B| ({scale}, {JEFFREYS_SCALE[-1][1]} from {limits[-1]:g}) as in "
               f"{JEFFREYS_REFERENCE}."),
-             ("ln Z quadrature: direct integration over one or two couplings and the 8B flux (a check independent "
-             "of SMC). Savage-Dickey: ln p(eps=0) - ln p(eps=0 | data) from NUTS draws, one-coupling hypotheses of "
-             f"the first block only; r_hat above {R_HAT_WARN} marks posteriors whose two modes mixed poorly."), ""]
+             ("ln Z quadrature: the quadrature beside an SMC ln Z (a check independent of SMC). Savage-Dickey: "
+              "ln p(eps=0) - ln p(eps=0 | data) from NUTS draws, one-coupling hypotheses of the first block only; "
+              f"r_hat above {R_HAT_WARN} marks posteriors whose two modes mixed poorly."), ""]
     rows = []
     for block, per in table.items():
         cells = []
         for h, r in per.items():
-            quad = f"{r['ln_Z_quadrature']:.3f}" if "ln_Z_quadrature" in r else "-"
+            quad = f"{r['ln_Z_quadrature']:.3f}" if "ln_Z_quadrature" in r and r["method"] == "smc" else "-"
             sd = "-"
             if "savage_dickey_ln_B" in r:
                 sd = f"{r['savage_dickey_ln_B']:.2f} +- {r['savage_dickey_ln_B_err']:.2f}"
                 if r["savage_dickey_r_hat"] > R_HAT_WARN:
                     sd += f" (r_hat {r['savage_dickey_r_hat']:.3f}: modes poorly mixed)"
-            cells.append([h, f"{r['ln_Z']:.3f} +- {r['ln_Z_err']:.3f}",
+            cells.append([h, r["method"], f"{r['ln_Z']:.3f} +- {r['ln_Z_err']:.3f}",
                           f"{r['ln_B_vs_sm']:.2f} +- {r['ln_B_err']:.2f}", r["jeffreys"], quad, sd])
             rows.append([block, h] + [_cell(r.get(k)) for k in CSV_HEADER[2:]])
         lines += [f"## {block}", "", markdown.table(MARKDOWN_HEADER, cells), ""]
@@ -246,15 +285,18 @@ def _cell(value) -> str:
 
 def _sensitivity(sensitivity, headline: str, models: Mapping, evidence: Mapping,
                  quadrature: Mapping) -> dict:
-    """ln B(coupling vs sm) against the half-width of a uniform prior on the coupling, SMC and quadrature."""
+    """ln B(coupling vs sm) against the half-width of a uniform prior on the coupling (the run's evidences, and the
+    quadrature beside them when they are SMC's)."""
     ref = models[(headline, REFERENCE)]
     widths = list(sensitivity.half_widths)
     rows = [bayes_factor(evidence[models[("sensitivity", w)]], evidence[ref]) for w in widths]
+    methods = {evidence[models[("sensitivity", w)]].method for w in widths} | {evidence[ref].method}
     study = {"coupling": sensitivity.coupling, "block": headline,
              "prior": "uniform on [-w, w]; all other couplings zero; nuisances as in the spec",
-             "half_widths": widths, "ln_B_smc": [r[0] for r in rows], "ln_B_smc_err": [r[1] for r in rows]}
-    if ref in quadrature:
-        study["ln_B_quadrature"] = [quadrature[models[("sensitivity", w)]] - quadrature[ref] for w in widths]
+             "method": " and ".join(sorted(methods)), "half_widths": widths, "ln_B": [r[0] for r in rows],
+             "ln_B_err": [r[1] for r in rows]}
+    if ref in quadrature and "smc" in methods:
+        study["ln_B_quadrature"] = [quadrature[models[("sensitivity", w)]].ln_z - quadrature[ref].ln_z for w in widths]
     return study
 
 
@@ -290,17 +332,17 @@ def _label(hypothesis: str) -> str:
 
 
 def fig_prior_sensitivity(study: Mapping, note: str):
-    """ln B against the prior half-width: SMC with error bars, quadrature as a line."""
+    """ln B against the prior half-width with error bars (the run's method), the quadrature beside SMC as a line."""
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(5.5, 4))
     ax = fig.subplots()
     w = np.asarray(study["half_widths"])
-    ax.errorbar(w, study["ln_B_smc"], study["ln_B_smc_err"], fmt="o", capsize=3, color="black", label="SMC")
+    ax.errorbar(w, study["ln_B"], study["ln_B_err"], fmt="o", capsize=3, color="black", label=study["method"])
     if "ln_B_quadrature" in study:
         ax.plot(w, study["ln_B_quadrature"], "--", color="tab:red", label="quadrature")
     widest = int(np.argmax(w))  # Occam factor once the prior is wider than the likelihood: ln B = c - ln w
-    ax.plot(w, study["ln_B_smc"][widest] - np.log(w / w[widest]), ":", color="grey", label=r"$c - \ln w$")
+    ax.plot(w, study["ln_B"][widest] - np.log(w / w[widest]), ":", color="grey", label=r"$c - \ln w$")
     ax.set_xscale("log")
     ax.set_xticks(w, [f"{v:g}" for v in w])
     ax.minorticks_off()
