@@ -103,12 +103,24 @@ class Profiler:
     def __init__(self, model: bn.BinnedModel) -> None:
         self.model = model
         theta = pt.dvector("theta")
-        signal = pt.tensor("signal", shape=(None,) * 4, dtype="float64")
-        value = bn.neg2_log_likelihood(model, signal, {n: theta[i] for i, n in enumerate(model.parameter_names)})
-        self._fn = pytensor.function([theta, signal], [value, pt.grad(value, theta)])
+        inputs, value = self._objective({n: theta[i] for i, n in enumerate(model.parameter_names)})
+        self._fn = pytensor.function([theta, *inputs], [value, pt.grad(value, theta)])
         self.bounds = [tuple(n.bounds) for n in model.nuisances]
         self.nominal = np.array([n.nominal for n in model.nuisances], dtype=float)
         self.calls = 0
+
+    def _objective(self, params: Mapping) -> tuple[list, pt.TensorVariable]:
+        """The graph's inputs besides the nuisances, and -2 ln L of the nuisance tensors ``params``.
+
+        Subclasses with more inputs override this; their ``signal`` argument is then the tuple of the input values,
+        the templates (runs, A, A, bins) first."""
+        signal = pt.tensor("signal", shape=(None,) * 4, dtype="float64")
+        return [signal], bn.neg2_log_likelihood(self.model, signal, params)
+
+    @staticmethod
+    def _inputs(signal) -> tuple:
+        """The values of the :meth:`_objective` inputs: the templates alone, or a subclass's tuple."""
+        return signal if isinstance(signal, tuple) else (signal,)
 
     def index(self, name: str) -> int:
         """Position of a nuisance in the parameter vector."""
@@ -117,17 +129,18 @@ class Profiler:
     def value_and_grad(self, x: np.ndarray, signal: np.ndarray) -> tuple[float, np.ndarray]:
         """-2 ln L and its gradient at parameters x (model.parameter_names order) and signal (runs, A, A, bins)."""
         self.calls += 1
-        value, grad = self._fn(x, signal)
+        value, grad = self._fn(x, *self._inputs(signal))
         return float(value), np.asarray(grad, dtype=float)
 
     def scales(self, signal: np.ndarray, x: np.ndarray) -> np.ndarray:
         """sqrt of the Gauss-Newton diagonal of -2 ln L at x: 2 sum_rb (d mu_rb / d x_k)^2 / mu_rb + 2 / sigma_k^2.
 
-        The derivatives of mu are forward differences of the numpy expectation (one batched call).
+        The derivatives of mu are forward differences of the numpy expectation (one batched call); they depend on
+        the templates only (terms besides the binned likelihood add no curvature here).
         """
         step = 1e-6 * np.maximum(1.0, np.abs(x))
         batch = x + np.vstack([np.zeros_like(x), np.diag(step)])
-        mu = bn.expected_counts(self.model, signal, _params(self.model, batch.T))
+        mu = bn.expected_counts(self.model, self._inputs(signal)[0], _params(self.model, batch.T))
         slope = (mu[1:] - mu[0]) / step[:, None, None]
         prior = np.array([0.0 if n.sigma is None else 2.0 / n.sigma**2 for n in self.model.nuisances])
         fisher = 2.0 * np.sum(slope**2 / np.maximum(mu[0], 1e-12), axis=(1, 2)) + prior

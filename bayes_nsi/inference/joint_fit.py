@@ -15,10 +15,9 @@ alone (no binned data: m is constrained by its Gaussian only).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
-import pytensor
 import pytensor.tensor as pt
 
 from bayes_nsi.inference import binned as bn
@@ -42,27 +41,16 @@ class JointProfiler(Profiler):
                              f"{', '.join(model.parameter_names)}")
         if not counting:
             raise ValueError("counting: need at least one counting term (else use Profiler)")
-        self.model, self.counting, self.multiplier = model, tuple(counting), multiplier
-        theta = pt.dvector("theta")
+        self.counting, self.multiplier = tuple(counting), multiplier
+        super().__init__(model)
+
+    def _objective(self, params: Mapping) -> tuple[list, pt.TensorVariable]:
         templates = pt.tensor("signal", shape=(None,) * 4, dtype="float64")
         signals = pt.dvector("counting_signal")
-        params = {n: theta[i] for i, n in enumerate(model.parameter_names)}
-        value = bn.neg2_log_likelihood(model, templates, params)
+        value = bn.neg2_log_likelihood(self.model, templates, params)
         for i, term in enumerate(self.counting):
-            value = value + term.chi2(params[multiplier] * signals[i])
-        self._fn = pytensor.function([theta, templates, signals], [value, pt.grad(value, theta)])
-        self.bounds = [tuple(n.bounds) for n in model.nuisances]
-        self.nominal = np.array([n.nominal for n in model.nuisances], dtype=float)
-        self.calls = 0
-
-    def value_and_grad(self, x: np.ndarray, signal: tuple[np.ndarray, np.ndarray]) -> tuple[float, np.ndarray]:
-        self.calls += 1
-        value, grad = self._fn(x, *signal)
-        return float(value), np.asarray(grad, dtype=float)
-
-    def scales(self, signal: tuple[np.ndarray, np.ndarray], x: np.ndarray) -> np.ndarray:
-        """The binned model's Gauss-Newton scales (the counting terms add little curvature to the multiplier)."""
-        return super().scales(signal[0], x)
+            value = value + term.chi2(params[self.multiplier] * signals[i])
+        return [templates, signals], value
 
 
 def flux_profiled_chi2(term: PoissonCounting, signal: np.ndarray, sigma_rel: float) -> np.ndarray:

@@ -16,11 +16,11 @@ from the previous point), then refines every grid minimum and a dipping end by a
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
-import pytensor
 import pytensor.tensor as pt
 from scipy.interpolate import CubicSpline
 from scipy.optimize import minimize_scalar
@@ -28,7 +28,7 @@ from scipy.optimize import minimize_scalar
 from bayes_nsi.inference import binned as bn
 from bayes_nsi.inference.binned_fit import Profiler, SignalFolder, binned_model_of, one_thread
 from bayes_nsi.inference.priors import b16_flux
-from bayes_nsi.inference.studies.models import _check_range
+from bayes_nsi.inference.studies.models import check_grid
 from bayes_nsi.inference.studies.worker import cached
 from bayes_nsi.physics.couplings import COUPLINGS
 
@@ -42,30 +42,18 @@ class ToyProfiler(Profiler):
     (n_constrained,)). -2 ln L drops the constant 2 sum ln n!, which cancels in every Delta chi^2 of one toy.
     """
 
-    def __init__(self, model: bn.BinnedModel) -> None:
-        self.model = model
-        self.constrained = tuple(n for n in model.nuisances if n.sigma is not None)
-        theta = pt.dvector("theta")
+    def _objective(self, params: Mapping) -> tuple[list, pt.TensorVariable]:
         templates = pt.tensor("signal", shape=(None,) * 4, dtype="float64")
         counts, centres = pt.dmatrix("counts"), pt.dvector("centres")
-        params = {n: theta[i] for i, n in enumerate(model.parameter_names)}
-        mu = bn.expected_counts(model, templates, params)
-        value = bn.poisson_deviance(mu, counts, 0.0)
+        value = bn.poisson_deviance(bn.expected_counts(self.model, templates, params), counts, 0.0)
         for j, n in enumerate(self.constrained):
             value = value + ((params[n.name] - centres[j]) / n.sigma) ** 2
-        self._fn = pytensor.function([theta, templates, counts, centres], [value, pt.grad(value, theta)])
-        self.bounds = [tuple(n.bounds) for n in model.nuisances]
-        self.nominal = np.array([n.nominal for n in model.nuisances], dtype=float)
-        self.calls = 0
+        return [templates, counts, centres], value
 
-    def value_and_grad(self, x: np.ndarray, signal: tuple) -> tuple[float, np.ndarray]:
-        self.calls += 1
-        value, grad = self._fn(x, *signal)
-        return float(value), np.asarray(grad, dtype=float)
-
-    def scales(self, signal: tuple, x: np.ndarray) -> np.ndarray:
-        """The binned model's Gauss-Newton scales (they do not depend on the counts)."""
-        return super().scales(signal[0], x)
+    @property
+    def constrained(self) -> tuple:
+        """The nuisances with a Gaussian constraint, in the model's order (their centres are an input)."""
+        return tuple(n for n in self.model.nuisances if n.sigma is not None)
 
 
 @dataclass
@@ -84,9 +72,7 @@ class BinnedChi2:
     points: int = 41
 
     def __post_init__(self) -> None:
-        _check_range(self.lo, self.hi)
-        if self.points < 3:
-            raise ValueError(f"points: {self.points} must be >= 3")
+        check_grid(self.lo, self.hi, self.points)
         if self.theta_nodes[0] > self.lo or self.theta_nodes[-1] < self.hi:
             raise ValueError(f"theta_nodes: [{self.theta_nodes[0]}, {self.theta_nodes[-1]}] must cover "
                              f"[lo, hi] = [{self.lo}, {self.hi}]")

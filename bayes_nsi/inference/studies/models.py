@@ -42,6 +42,49 @@ def _check_range(lo: float, hi: float) -> None:
         raise ValueError(f"lo, hi: need finite lo < hi, got {lo}, {hi}")
 
 
+def check_grid(lo: float, hi: float, points: int) -> None:
+    """A fit grid of ``points`` values on [lo, hi]: finite lo < hi, at least 3 points."""
+    _check_range(lo, hi)
+    if points < 3:
+        raise ValueError(f"points: {points} must be >= 3")
+
+
+class _ColumnScan:
+    """What the models of measured data sets share: the expected events of their ``columns`` from ``events``
+    (theta (n,) -> (n, n_datasets)), chi^2 from the subclass's ``_chi2_of_signal(data, signal)``, and the fit on
+    ``points`` values of [lo, hi] (:func:`grid_fit`, in chunks of _FIT_ROWS rows)."""
+
+    def _check_scan(self, n_datasets: int) -> None:
+        check_grid(self.lo, self.hi, self.points)
+        if not self.columns or any(not 0 <= c < n_datasets for c in self.columns):
+            raise ValueError(f"columns: {self.columns} must index the {n_datasets} data sets")
+
+    @cached_property
+    def grid(self) -> np.ndarray:
+        return np.linspace(self.lo, self.hi, self.points)
+
+    @cached_property
+    def _grid_expected(self) -> np.ndarray:
+        return self.expected(self.grid)
+
+    def expected(self, theta: np.ndarray) -> np.ndarray:
+        theta = np.asarray(theta, float)
+        events = np.asarray(self.events(theta.reshape(-1)))[:, list(self.columns)]
+        return events.reshape(theta.shape + (len(self.columns),))
+
+    def chi2(self, data: np.ndarray, theta: np.ndarray) -> np.ndarray:
+        return self._chi2_of_signal(np.asarray(data, float), self.expected(theta))
+
+    def fit(self, data: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        data = np.asarray(data, float)
+        fits = [self._fit(data[i:i + _FIT_ROWS]) for i in range(0, len(data), _FIT_ROWS)]
+        return np.concatenate([f[0] for f in fits]), np.concatenate([f[1] for f in fits])
+
+    def _fit(self, data: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        on_grid = self._chi2_of_signal(data[:, None, :], self._grid_expected)
+        return grid_fit(self.chi2, data, self.grid, on_grid)
+
+
 @dataclass(frozen=True)
 class GaussianMean:
     """x ~ N(theta, sigma) with theta in [lo, hi]: chi^2 = ((x - theta)/sigma)^2, fit = clip(x, lo, hi).
@@ -76,7 +119,7 @@ class GaussianMean:
 
 
 @dataclass(frozen=True)
-class GaussianChi2:
+class GaussianChi2(_ColumnScan):
     """The paper's chi^2 (eq. 20) in one coupling: sum_d ((R_d - N_d(theta)) / sigma_d)^2 over ``columns``.
 
     events: theta (n,) -> expected events (n, n_datasets) (e.g. one coupling of ``Chi2Scanner.events``);
@@ -93,11 +136,7 @@ class GaussianChi2:
     points: int = 401
 
     def __post_init__(self) -> None:
-        _check_range(self.lo, self.hi)
-        if self.points < 3:
-            raise ValueError(f"points: {self.points} must be >= 3")
-        if not self.columns or any(not 0 <= c < len(self.sigma) for c in self.columns):
-            raise ValueError(f"columns: {self.columns} must index the {len(self.sigma)} data sets")
+        self._check_scan(len(self.sigma))
         if any(not s > 0 for s in self.sigma):
             raise ValueError(f"sigma: {self.sigma} must all be > 0")
 
@@ -105,41 +144,19 @@ class GaussianChi2:
         return self
 
     @cached_property
-    def grid(self) -> np.ndarray:
-        return np.linspace(self.lo, self.hi, self.points)
-
-    @cached_property
-    def _grid_expected(self) -> np.ndarray:
-        return self.expected(self.grid)
-
-    @cached_property
     def _sigma(self) -> np.ndarray:
         return np.asarray(self.sigma, float)[list(self.columns)]
-
-    def expected(self, theta: np.ndarray) -> np.ndarray:
-        theta = np.asarray(theta, float)
-        events = np.asarray(self.events(theta.reshape(-1)))[:, list(self.columns)]
-        return events.reshape(theta.shape + (len(self.columns),))
 
     def simulate(self, theta: float, n: int, rng: np.random.Generator) -> np.ndarray:
         mean = self.expected(np.array([theta]))
         return mean + self._sigma * rng.standard_normal((n, len(self.columns)))
 
-    def chi2(self, data: np.ndarray, theta: np.ndarray) -> np.ndarray:
-        return np.sum(((np.asarray(data) - self.expected(theta)) / self._sigma) ** 2, axis=-1)
-
-    def fit(self, data: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        data = np.asarray(data, float)
-        fits = [self._fit(data[i:i + _FIT_ROWS]) for i in range(0, len(data), _FIT_ROWS)]
-        return np.concatenate([f[0] for f in fits]), np.concatenate([f[1] for f in fits])
-
-    def _fit(self, data: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        on_grid = np.sum(((data[:, None, :] - self._grid_expected) / self._sigma) ** 2, axis=-1)
-        return grid_fit(self.chi2, data, self.grid, on_grid)
+    def _chi2_of_signal(self, data: np.ndarray, signal: np.ndarray) -> np.ndarray:
+        return np.sum(((data - signal) / self._sigma) ** 2, axis=-1)
 
 
 @dataclass(frozen=True)
-class CountingChi2:
+class CountingChi2(_ColumnScan):
     """Poisson counting measurements in one parameter, backgrounds profiled in closed form, over ``columns``.
 
     Data set d counts n_d ~ Poisson(s_d(theta) + b_d) over a background b_d known from an auxiliary measurement
@@ -162,14 +179,10 @@ class CountingChi2:
     points: int = 401
 
     def __post_init__(self) -> None:
-        _check_range(self.lo, self.hi)
-        if self.points < 3:
-            raise ValueError(f"points: {self.points} must be >= 3")
         n = len(self.observed)
+        self._check_scan(n)
         if not len(self.background) == len(self.sigma_up) == len(self.sigma_down) == n:
             raise ValueError("background, sigma_up, sigma_down: need one value per data set of observed")
-        if not self.columns or any(not 0 <= c < n for c in self.columns):
-            raise ValueError(f"columns: {self.columns} must index the {n} data sets")
         if any(not s > 0 for s in self.sigma_up + self.sigma_down):
             raise ValueError("sigma_up, sigma_down: must all be > 0")
 
@@ -184,19 +197,6 @@ class CountingChi2:
         """The real data (2k,): observed counts, then the published background expectations."""
         return np.concatenate([self._of(self.observed), self._of(self.background)])
 
-    @cached_property
-    def grid(self) -> np.ndarray:
-        return np.linspace(self.lo, self.hi, self.points)
-
-    @cached_property
-    def _grid_expected(self) -> np.ndarray:
-        return self.expected(self.grid)
-
-    def expected(self, theta: np.ndarray) -> np.ndarray:
-        theta = np.asarray(theta, float)
-        events = np.asarray(self.events(theta.reshape(-1)))[:, list(self.columns)]
-        return events.reshape(theta.shape + (len(self.columns),))
-
     def simulate(self, theta: float, n: int, rng: np.random.Generator) -> np.ndarray:
         k, b = len(self.columns), self._of(self.background)
         counts = rng.poisson(self.expected(np.array([theta])) + b, size=(n, k))
@@ -208,18 +208,6 @@ class CountingChi2:
         chi2 = poisson_counting_chi2(signal, data[..., :k], data[..., k:], self._of(self.sigma_up),
                                      self._of(self.sigma_down))
         return np.sum(chi2, axis=-1)
-
-    def chi2(self, data: np.ndarray, theta: np.ndarray) -> np.ndarray:
-        return self._chi2_of_signal(np.asarray(data, float), self.expected(theta))
-
-    def fit(self, data: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        data = np.asarray(data, float)
-        fits = [self._fit(data[i:i + _FIT_ROWS]) for i in range(0, len(data), _FIT_ROWS)]
-        return np.concatenate([f[0] for f in fits]), np.concatenate([f[1] for f in fits])
-
-    def _fit(self, data: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        on_grid = self._chi2_of_signal(data[:, None, :], self._grid_expected)
-        return grid_fit(self.chi2, data, self.grid, on_grid)
 
 
 def grid_fit(chi2: Callable[[np.ndarray, np.ndarray], np.ndarray], data: np.ndarray, grid: np.ndarray,
