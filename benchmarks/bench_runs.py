@@ -1,7 +1,7 @@
 """Whole runs of the command line against the targets of issue 15 ("answers in seconds"), printed as Markdown.
 
     python benchmarks/bench_runs.py                      # every row; warm-up run before each warm timing
-    python benchmarks/bench_runs.py --rows paper,ee_u    # some rows (paper, ee_u, all12, compare, logp)
+    python benchmarks/bench_runs.py --rows paper,ee_u    # some rows (paper, ee_u, ee_u_grid, all12, compare, logp)
     python benchmarks/bench_runs.py --no-warmup          # the compile cache is known to be warm already
     python benchmarks/bench_runs.py --cold-all           # a cold figure for every run row, not only paper
 
@@ -57,6 +57,8 @@ RUNS = (
     RunRow("paper", "`bayes-nsi run models/paper.toml`", "models/paper.toml", 3.0, 20.0),
     RunRow("ee_u", "one-coupling posterior (`posterior_ee_u_xenonnt`, 4 x 4000)",
            "models/posterior_ee_u_xenonnt.toml", 5.0, None),
+    RunRow("ee_u_grid", "same posterior, `engine = \"quadrature\"` (`posterior_ee_u_xenonnt_quadrature`, 4 x 4000 "
+           "independent draws)", "models/posterior_ee_u_xenonnt_quadrature.toml", 5.0, None),
     RunRow("all12", "12 couplings + flux + R_n (`posterior_all12`, 4 x 1000)", "models/posterior_all12.toml",
            20.0, None),
     RunRow("compare", "model comparison (`compare_sm_vs_nsi`)", "models/compare_sm_vs_nsi.toml", 60.0, None),
@@ -133,6 +135,9 @@ def _diagnostics(t: Timed | None) -> str:
     d = None if t is None else t.diagnostics
     if not d:
         return ""
+    if "grid_convergence" in d:
+        worst = max(v["mean_change"] / v["sd"] for v in d["grid_convergence"].values())
+        return f"; grid {d['grid_nodes']}, largest change of a posterior mean on every other node {worst:.1g} sd"
     return (f"; worst r_hat {d['max_r_hat']:.4f} (<= 1.01), min ESS bulk {d['min_ess_bulk']:.0f} / tail "
             f"{d['min_ess_tail']:.0f} (>= 1000), {d['divergences']} divergences")
 

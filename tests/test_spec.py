@@ -73,6 +73,12 @@ EXPECTED = {
     "measurement_unused_dataset.toml": ("measurements.paired", ['"paired" is not in datasets', "allowed: xenonnt"]),
     "compare_missing_prior.toml": ("priors.ee_d", ["compare.hypotheses[2]", "[priors.ee_d] or [priors.default]"]),
     "duplicate_hypothesis.toml": ("compare.hypotheses[1]", ["same couplings as compare.hypotheses[0]"]),
+    "quadrature_three_couplings.toml": ("priors", ['3 couplings with sampler.engine = "quadrature"',
+                                                   "allowed: 1 or 2 [priors.<coupling>] tables"]),
+    "quadrature_r_n_nuisance.toml": ("nuisances.r_n", ['not integrated by sampler.engine = "quadrature"',
+                                                       "allowed: [nuisances.flux_8b] only"]),
+    "quadrature_nuts_setting.toml": ("sampler.target_accept", ["a NUTS setting", "allowed: engine, draws, chains, seed"]),
+    "quadrature_diagnostics.toml": ("diagnostics", ["no chains to diagnose", "allowed: no [diagnostics] table"]),
 }
 BAD_FILES = sorted(path.name for path in BAD.glob("*.toml"))
 

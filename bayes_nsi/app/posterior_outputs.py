@@ -15,7 +15,7 @@ import numpy as np
 
 from bayes_nsi.app.results import save_figure, write_json
 from bayes_nsi.app.typed_spec import Spec
-from bayes_nsi.inference import sampling
+from bayes_nsi.inference.sampler_settings import SamplerSettings
 
 OVERLAY_BINS = 60
 RANK_P_WARN = 0.01  # rank-uniformity p below this: reported as a mixing warning (the spec has no threshold)
@@ -24,6 +24,8 @@ RANK_P_WARN = 0.01  # rank-uniformity p below this: reported as a mixing warning
 def check_diagnostics(idata, var_names: list[str], spec: Spec, sampling_s: float | None, out: Path,
            log: Callable[[str], None]) -> dict:
     """Write ``diagnostics.json``, log the summary, raise ``DiagnosticsFailed`` on a missed threshold."""
+    from bayes_nsi.inference import sampling  # PyMC and ArviZ (~3 s): only for NUTS runs
+
     diag = sampling.compute_diagnostics(idata, var_names)
     failures = sampling.diagnostics_failures(diag, spec.diagnostics)
     summary = {**_worst(diag), "divergences": diag["divergences"], "bfmi": diag["bfmi"],
@@ -48,6 +50,8 @@ def sample_checked(model, observed: Sequence[str], var_names: list[str], spec: S
     """Log what is sampled, sample with the spec's sampler (progress bar when stderr is a terminal), write and check
     the diagnostics (:func:`check_diagnostics`). Returns the DataTree, the diagnostics summary and the timings
     ``sample_total_s`` (sampling with the log-likelihood and predictive groups) and ``sampling_s`` (the sampler's)."""
+    from bayes_nsi.inference import sampling  # PyMC and ArviZ (~3 s): only for NUTS runs
+
     s = spec.sampler
     log(f"sampling {', '.join(var_names)} with {s.engine}: {s.chains} chains x {s.draws} draws after {s.tune} "
         f"tuning steps ({what})")
@@ -67,7 +71,7 @@ def _fmt(value: float | None) -> str:
     return "undefined" if value is None else f"{value:.4g}"
 
 
-def sampler_info(sampler: sampling.SamplerSettings) -> dict:
+def sampler_info(sampler: SamplerSettings) -> dict:
     """Sampler settings as used (the low-rank mass matrix exists only in nutpie)."""
     return {**dataclasses.asdict(sampler), "adaptation": sampler.adaptation}
 

@@ -123,9 +123,11 @@ def validate_spec(spec: dict, source: str = "<spec>") -> dict:
     error = best_match(_validator().iter_errors(spec))
     if error is not None:
         raise _schema_error(error, source)
-    spec = _with_defaults(copy.deepcopy(spec))
-    _check_rules(spec, source)
-    return spec
+    completed = _with_defaults(copy.deepcopy(spec))
+    _check_rules(completed, source)
+    if completed.get("sampler", {}).get("engine") == "quadrature":
+        _check_quadrature(spec, completed, source)
+    return completed
 
 
 def hypothesis_couplings(hypothesis: str) -> tuple[str, ...]:
@@ -433,6 +435,36 @@ def _check_binned_posterior(spec: dict, source: str) -> None:
     if spec.get("nuisances"):
         problem = f"{json.dumps(next(iter(spec['nuisances'])))} with [binned]: its likelihoods carry their nuisances"
         raise SpecError(source, "nuisances", problem, "no [nuisances] tables")
+
+
+QUADRATURE_SAMPLER_KEYS = ("engine", "draws", "chains", "seed")
+
+
+def _check_quadrature(raw: dict, spec: dict, source: str) -> None:
+    """``sampler.engine = "quadrature"``: a posterior of one or two couplings with at most the flux_8b nuisance,
+    without the NUTS-only settings (checked on the spec as written, before defaults); drops those from ``spec``."""
+    if spec["kind"] != "posterior" or "binned" in spec:
+        problem = f'"quadrature" with kind {json.dumps(spec["kind"])}' + (" and [binned]" if "binned" in spec else "")
+        raise SpecError(source, "sampler.engine", problem, '"nutpie" or "pymc" (quadrature: kind "posterior" without '
+                        "[binned])")
+    couplings = [c for c in spec["priors"] if c != "default"]
+    if len(couplings) > 2:
+        raise SpecError(source, "priors", f"{len(couplings)} couplings with sampler.engine = \"quadrature\"",
+                        '1 or 2 [priors.<coupling>] tables, or sampler.engine = "nutpie"')
+    for name in spec.get("nuisances", {}):
+        if name != "flux_8b":
+            raise SpecError(source, f"nuisances.{name}", 'not integrated by sampler.engine = "quadrature"',
+                            '[nuisances.flux_8b] only, or sampler.engine = "nutpie"')
+    for key in raw.get("sampler", {}):
+        if key not in QUADRATURE_SAMPLER_KEYS:
+            raise SpecError(source, f"sampler.{key}", 'a NUTS setting, not used by sampler.engine = "quadrature"',
+                            ", ".join(QUADRATURE_SAMPLER_KEYS))
+    if "diagnostics" in raw:
+        problem = ('not used by sampler.engine = "quadrature" (independent draws, no chains to diagnose; '
+                   "diagnostics.json reports the grid's convergence)")
+        raise SpecError(source, "diagnostics", problem, "no [diagnostics] table")
+    spec.pop("diagnostics", None)
+    spec["sampler"] = {k: v for k, v in spec["sampler"].items() if k in QUADRATURE_SAMPLER_KEYS}
 
 
 def _check_range(source: str, field: str, bounds: list) -> None:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from bayes_nsi.app import spec as schema_spec
+from bayes_nsi.inference.sampler_settings import SamplerSettings, Thresholds
 
 
 @dataclass(frozen=True)
@@ -169,8 +170,8 @@ class Spec:
     priors: dict[str, Any] = field(default_factory=dict, hash=False)  # coupling -> inference.priors.Prior
     default_prior: Any = None
     nuisances: Any = None  # inference.priors.Nuisances
-    sampler: Any = None  # inference.sampling.SamplerSettings
-    diagnostics: Any = None  # inference.sampling.Thresholds
+    sampler: SamplerSettings | None = None
+    diagnostics: Thresholds | None = None
     compare: Compare | None = None
     smc: Smc | None = None
     prior_sensitivity: PriorSensitivity | None = None
@@ -229,8 +230,8 @@ def typed(raw: dict, source: str = "<spec>") -> Spec:
         contours=tuple(Contour(c["x"], c["y"], tuple(c["x_range"]), tuple(c["y_range"]), c["points"], c["level"])
                        for c in raw.get("contours", [])),
         priors=priors, default_prior=prior(default) if default else None, nuisances=nuisances,
-        sampler=_sampling("SamplerSettings")(**raw["sampler"]) if "sampler" in raw else None,
-        diagnostics=_sampling("Thresholds")(**raw["diagnostics"]) if "diagnostics" in raw else None,
+        sampler=SamplerSettings(**raw["sampler"]) if "sampler" in raw else None,
+        diagnostics=Thresholds(**raw["diagnostics"]) if "diagnostics" in raw else None,
         compare=Compare(tuple(raw["compare"]["hypotheses"]), raw["compare"]["per_dataset"],
                         raw["compare"]["savage_dickey"], raw["compare"]["evidence"]) if "compare" in raw else None,
         smc=Smc(**raw["smc"]) if "smc" in raw else None,
@@ -256,10 +257,3 @@ def typed(raw: dict, source: str = "<spec>") -> Spec:
         reproduction=raw.get("reports", {}).get("reproduction", False),
         raw=raw,
     )
-
-
-def _sampling(name: str):
-    """A class of ``inference.sampling``, imported only by specs that sample (it imports PyMC and ArviZ, ~2 s)."""
-    from bayes_nsi.inference import sampling
-
-    return getattr(sampling, name)

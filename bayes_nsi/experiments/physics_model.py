@@ -7,11 +7,11 @@ from collections.abc import Iterable, Mapping
 from bayes_nsi.experiments.base import DataSet
 from bayes_nsi.experiments.registry import resolve
 from bayes_nsi.physics.constants import DE_SALAS_2021, Oscillation
-from bayes_nsi.physics.rates import Grids, PhysicsModel, build_model
+from bayes_nsi.physics.rates import DEFAULT_GRIDS, Grids, PhysicsModel, build_model
 
 
 def physics_model(datasets: Iterable[str | DataSet], acceptance: str = "paper",
-                  exposures: Mapping[str, float] | None = None, grids: Grids = Grids(),
+                  exposures: Mapping[str, float] | None = None, grids: Grids = DEFAULT_GRIDS,
                   osc: Oscillation = DE_SALAS_2021, physics: str = "paper") -> PhysicsModel:
     """Precompute the event graph of the data sets in one acceptance mode and physics mode ("paper", "hybrid",
     "exact"; bayes_nsi.physics.physics_modes); exposures (t*yr) override by name."""

@@ -29,11 +29,10 @@ from bayes_nsi.experiments.binned_data import BinnedInputs
 from bayes_nsi.experiments.physics_model import physics_model
 from bayes_nsi.inference import binned as bn
 from bayes_nsi.inference.binned_kernel import ENERGY_RANK, compress_energy
-from bayes_nsi.physics.rates import Grids, recoil_node_events
+from bayes_nsi.physics.rates import DEFAULT_GRIDS, Grids, recoil_node_events
 
 YIELD_STARTS = ((0.0, 0.0), (1.0, -1.0), (-1.0, 1.0))  # (t_ly, t_qy) starts of a fit from scratch
 LBFGSB = {"ftol": 1e-14, "gtol": 1e-9, "maxiter": 3000}
-DEFAULT_GRIDS = Grids()
 
 
 def one_thread():

@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-import arviz as az
 import numpy as np
 from scipy.special import erf
 
@@ -37,6 +36,8 @@ def hdi(samples: np.ndarray, prob: float, lower: float = -np.inf, upper: float =
     into two pieces in 9 runs and of a lognormal(0.5) in 1, Silverman in none (and that of a Student t(4)
     in 2 runs, ISJ in none).
     """
+    import arviz as az  # ~3 s of imports, which the quadrature engine (intervals from its grid) does without
+
     samples = np.asarray(samples, dtype=float).ravel()
     lo = lower if np.isfinite(lower) else samples.min()
     hi = upper if np.isfinite(upper) else samples.max()
@@ -58,6 +59,8 @@ def _snap(end: float, bound: float, half_bin: float) -> float:
 
 def eti(samples: np.ndarray, prob: float) -> list[float]:
     """Equal-tailed interval [q_(1-p)/2, q_(1+p)/2] (``arviz.eti``, linear quantile interpolation)."""
+    import arviz as az  # as in hdi
+
     lo, hi = az.eti(np.asarray(samples, dtype=float).ravel(), prob)
     return [float(lo), float(hi)]
 
@@ -123,12 +126,15 @@ def table_rows(rows: Sequence[CouplingIntervals], digits: int = 3) -> list[list[
             for r in rows]
 
 
-def table_notes(acceptance: str, datasets: Sequence[str], n_sampled: int, nuisances: Sequence[str]) -> list[str]:
-    """What the chi-square column is, stated next to the table."""
+def table_notes(acceptance: str, datasets: Sequence[str], n_sampled: int, nuisances: Sequence[str],
+                from_grid: bool = False) -> list[str]:
+    """What the columns are, stated next to the table; ``from_grid``: intervals of the quadrature engine."""
+    source = ("HDI pieces, ETI and median are those of the marginal density on the quadrature grid (piecewise "
+              "linear), not of the draws." if from_grid else
+              "HDI pieces come from a boundary-reflected kernel density estimate of the draws.")
     notes = [f"Acceptance: {acceptance}. Data sets: {', '.join(datasets)}.",
              (f"HDI/ETI probabilities: 68% = {PROBABILITIES['68']:.4f}, 95% = {PROBABILITIES['95']:.4f} "
-              "(those of Delta chi^2 = 1 and 4 for one Gaussian parameter). HDI pieces come from a "
-              "boundary-reflected kernel density estimate of the draws.")]
+              f"(those of Delta chi^2 = 1 and 4 for one Gaussian parameter). {source}")]
     if n_sampled > 1:
         notes.append("chi2 columns: the one-parameter profile of eq. (20) with the other couplings at zero; "
                      f"the posterior marginalizes over all {n_sampled} sampled couplings, so the columns answer "

@@ -27,8 +27,9 @@ from scipy import special, stats
 from bayes_nsi.experiments.base import DataSet
 from bayes_nsi.experiments.physics_model import physics_model
 from bayes_nsi.inference import observations as data
-from bayes_nsi.inference.priors import Nuisances, Prior, b16_flux, flux_8b_prior
+from bayes_nsi.inference.priors import Nuisances, Prior, b16_flux
 from bayes_nsi.inference.pymc_model import SWITCH, SWITCHED, build_pymc_model, build_switch_model
+from bayes_nsi.inference.quadrature_grid import flux_nodes, prior_grid, simpson_weights
 from bayes_nsi.inference.scans import Chi2Scanner
 from bayes_nsi.names import COUPLINGS
 
@@ -39,8 +40,6 @@ JEFFREYS_REFERENCE = "Trotta 2008, Contemp. Phys. 49, 71, Table 1"
 # near-equal modes, a valley in between), so the ESS is set by the hops between modes: 8 x 1500 draws give
 # a bulk ESS of ~1000, an error of ~0.08 on ln B, in ~9 s including the compilation.
 SD_DRAWS, SD_TUNE, SD_CHAINS = 1500, 500, 8
-# Normal priors are integrated over mu +- NORMAL_SPAN sigma (the tail mass beyond is ~1e-23).
-NORMAL_SPAN = 10.0
 R_GAUSS_KERNEL = 1.0 / (2.0 * np.sqrt(np.pi))  # int K^2 of the unit Gaussian kernel
 
 
@@ -212,31 +211,6 @@ def nuts_savage_dickey(model: pm.Model, coupling: str, prior: Prior, seed: int, 
 # -- quadrature evidence ------------------------------------------------------------------------------
 
 
-def prior_grid(prior: Prior, points: int) -> np.ndarray:
-    """Uniform grid over the prior support (normal priors: mu +- NORMAL_SPAN sigma); ``points`` is odd."""
-    lo, hi = prior.support()
-    if prior.dist == "normal":
-        lo, hi = prior.mu - NORMAL_SPAN * prior.sigma, prior.mu + NORMAL_SPAN * prior.sigma
-    return np.linspace(lo, hi, points)
-
-
-def simpson_weights(x: np.ndarray) -> np.ndarray:
-    """Weights w with sum(w f) = composite Simpson's rule on the uniform odd-sized grid x."""
-    if x.size % 2 == 0:
-        raise ValueError(f"Simpson's rule needs an odd number of points, got {x.size}")
-    w = np.ones(x.size)
-    w[1:-1:2], w[2:-1:2] = 4.0, 2.0
-    return w * (x[1] - x[0]) / 3.0
-
-
-def flux_grid(prior: str, points: int) -> tuple[np.ndarray, np.ndarray]:
-    """8B flux nodes (1e6 cm^-2 s^-1) over mu +- NORMAL_SPAN sigma (cut at 0) and ln prior + ln Simpson weight."""
-    mu, sigma = flux_8b_prior(prior)
-    f = np.linspace(max(0.0, mu - NORMAL_SPAN * sigma), mu + NORMAL_SPAN * sigma, points)
-    ln_prior = stats.truncnorm.logpdf(f, -mu / sigma, np.inf, mu, sigma)  # the model's TruncatedNormal(lower=0)
-    return f, ln_prior + np.log(simpson_weights(f))
-
-
 def quadrature_ln_z(scanner: Chi2Scanner, datasets: Sequence[str], priors: Mapping[str, Prior],
                     flux_prior: str | None, points: int | None = None, flux_points: int = 201,
                     chunk: int = 4096) -> float:
@@ -261,7 +235,11 @@ def quadrature_ln_z(scanner: Chi2Scanner, datasets: Sequence[str], priors: Mappi
     for name, grid in zip(names, np.meshgrid(*axes, indexing="ij"), strict=True):
         eps[:, COUPLINGS.index(name)] = grid.ravel()
     b16 = b16_flux()
-    f, ln_wf = flux_grid(flux_prior, flux_points) if flux_prior else (np.array([b16]), np.zeros(1))
+    if flux_prior:
+        f, ln_pf = flux_nodes(flux_prior, flux_points)
+        ln_wf = ln_pf + np.log(simpson_weights(f))
+    else:
+        f, ln_wf = np.array([b16]), np.zeros(1)
     scale = (f / b16)[None, :, None]
     ln_terms = []
     for start in range(0, eps.shape[0], chunk):

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special
 
-from bayes_nsi.inference.evidence import simpson_weights
+from bayes_nsi.inference.quadrature_grid import simpson_weights
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,8 @@ from bayes_nsi.experiments.base import DataSet
 from bayes_nsi.experiments.registry import resolve
 from bayes_nsi.inference.likelihoods import LikelihoodTerm, term
 
+SIGNAL = "signal"  # name of the observed vector of the Gaussian and split-normal measurements in a posterior
+
 
 @dataclass(frozen=True)
 class Observations:

@@ -19,13 +19,13 @@ import pytensor.tensor as pt
 
 import bayes_nsi.pytensor_config  # noqa: F401  (cache-independent numba code; see its docstring)
 from bayes_nsi.inference.likelihoods import Gaussian, SplitNormal, _split_normal_logp, split_normal_random
-from bayes_nsi.inference.observations import Observations, chi2_per_dataset
+from bayes_nsi.inference.observations import SIGNAL, Observations, chi2_per_dataset
 from bayes_nsi.inference.priors import R_N_MIN_FM, Nuisances, Prior, b16_flux, flux_8b_prior
 from bayes_nsi.inference.scans import Chi2Scanner
 from bayes_nsi.names import COUPLINGS, check_coupling_names
 from bayes_nsi.physics import rates
 
-SIGNAL = "signal"
+NOMINAL = Nuisances()  # every nuisance fixed at its nominal value (frozen, so a safe default)
 
 
 def sampled_couplings(priors: Mapping[str, Prior]) -> tuple[str, ...]:
@@ -98,7 +98,7 @@ class PosteriorModel:
 
 
 def build_pymc_model(physics: rates.PhysicsModel, obs: Observations, priors: Mapping[str, Prior],
-                     nuisances: Nuisances = Nuisances()) -> PosteriorModel:
+                     nuisances: Nuisances = NOMINAL) -> PosteriorModel:
     """PyMC model: coupling priors, switched-on nuisances, ``events`` (eqs. 3, 19) and the likelihood terms.
 
     Absent nuisances stay at 5.46e6 cm^-2 s^-1, R_C + 0.2 fm and 1.
@@ -118,7 +118,7 @@ SWITCHED = "eps_switched"  # the free coupling of build_switch_model
 
 
 def build_switch_model(physics: rates.PhysicsModel, obs: Observations, prior: Prior, coupling: str,
-                       nuisances: Nuisances = Nuisances()) -> PosteriorModel:
+                       nuisances: Nuisances = NOMINAL) -> PosteriorModel:
     """One free coupling ``eps_switched`` with ``prior``, placed in the 12-vector by the data ``coupling_switch``
     (one-hot, initially at ``coupling``): one compiled model serves every one-coupling hypothesis with this prior,
     swapping the switch with nutpie's ``CompiledModel.with_data`` instead of compiling each hypothesis."""

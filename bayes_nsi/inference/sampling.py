@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 import arviz as az
 import numpy as np
@@ -17,52 +16,9 @@ import xarray as xr
 
 import bayes_nsi.pytensor_config  # noqa: F401  (cache-independent numba code; see its docstring)
 from bayes_nsi.errors import DiagnosticsFailed
-
-ENGINES = ("nutpie", "pymc")
-
-
-@dataclass(frozen=True)
-class SamplerSettings:
-    """NUTS settings: engine, draws and tuning steps per chain, chains, seed, mass matrix, target acceptance."""
-
-    engine: str = "nutpie"
-    draws: int = 1000
-    tune: int = 1000
-    chains: int = 4
-    seed: int = 1
-    low_rank_mass_matrix: bool = True
-    target_accept: float = 0.8
-
-    def __post_init__(self) -> None:
-        if self.engine not in ENGINES:
-            raise ValueError(f"sampler.engine: unknown {self.engine!r}; allowed: {', '.join(ENGINES)}")
-
-    @property
-    def adaptation(self) -> str:
-        """The mass-matrix adaptation as used (the low-rank one exists only in nutpie)."""
-        if self.engine == "nutpie":
-            return "low_rank" if self.low_rank_mass_matrix else "diag"
-        return "pymc diagonal"
-
-
-@dataclass(frozen=True)
-class Thresholds:
-    """Diagnostic thresholds a posterior must meet."""
-
-    max_r_hat: float = 1.01
-    min_ess_bulk: float = 400
-    min_ess_tail: float = 400
-    max_divergences: int = 0
-    min_bfmi: float = 0.3
-
+from bayes_nsi.inference.sampler_settings import NUTS_ENGINES, SamplerSettings, Thresholds, sampler_seeds
 
 # -- sampling ------------------------------------------------------------------------------------------
-
-
-def sampler_seeds(seed: int) -> tuple[int, int]:
-    """Independent seeds for NUTS and the posterior predictive, derived from the spec seed."""
-    a, b = np.random.SeedSequence(seed).generate_state(2)
-    return int(a), int(b)
 
 
 def sample(model: pm.Model, sampler: SamplerSettings, observed: Sequence[str], progressbar: bool = True) -> xr.DataTree:
@@ -72,6 +28,9 @@ def sample(model: pm.Model, sampler: SamplerSettings, observed: Sequence[str], p
     measured data).
     """
     engine = sampler.engine
+    if engine not in NUTS_ENGINES:
+        raise ValueError(f"sampler.engine: {engine!r} is not a NUTS sampler; allowed here: {', '.join(NUTS_ENGINES)} "
+                         "(the quadrature engine is bayes_nsi.inference.grid_posterior)")
     # pymc 6.4 takes NUTS options as ``nuts={...}`` (``nuts_sampler_kwargs`` is deprecated); nutpie 0.16.11
     # names the low-rank modified mass matrix ``adaptation="low_rank"`` (``low_rank_modified_mass_matrix``
     # is its deprecated alias).

@@ -51,6 +51,9 @@ class Grids:
         return Grids(2 * self.n_enu, 2 * self.n_radial, 2 * self.gl_er, self.er_segment_kev / 2, 2 * self.gl_enu)
 
 
+DEFAULT_GRIDS = Grids()  # frozen: a safe default argument
+
+
 def chebyshev_nodes(lo: float, hi: float, n: int) -> np.ndarray:
     """Chebyshev points of the second kind on [lo, hi] (n + 1 points, ascending)."""
     return lo + (hi - lo) * 0.5 * (1.0 - np.cos(np.pi * np.arange(n + 1) / n))
@@ -134,7 +137,7 @@ def _detector_kernel(detector: Detector, nucleus: Nucleus, enu_nodes: np.ndarray
     return DetectorKernel(detector, er, prefactor * k0 * w_er, prefactor * kp * w_er[:, None])
 
 
-def build_model(detectors: tuple[Detector, ...], grids: Grids = Grids(), osc: Oscillation = DE_SALAS_2021,
+def build_model(detectors: tuple[Detector, ...], grids: Grids = DEFAULT_GRIDS, osc: Oscillation = DE_SALAS_2021,
                 physics: str = "paper") -> PhysicsModel:
     """Precompute the physics constants for the given detectors (names must be distinct) and physics mode."""
     check_physics(physics)

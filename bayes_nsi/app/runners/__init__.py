@@ -12,7 +12,7 @@ Runner = Callable[[object, Path, Callable[[str], None]], dict]  # (typed Spec, f
 
 RUNNERS = {
     "frequentist": "bayes_nsi.app.runners.frequentist:run",
-    "posterior": "bayes_nsi.app.runners.posterior:run",
+    "posterior": "bayes_nsi.app.runners.posterior_engines:run",
     "compare": "bayes_nsi.app.runners.compare:run",
     "projection": "bayes_nsi.app.runners.projection:run",
     "measurements": "bayes_nsi.app.runners.measurements:run",

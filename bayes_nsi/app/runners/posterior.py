@@ -1,4 +1,4 @@
-"""Runner of ``kind = "posterior"``: sample, check diagnostics, then write intervals, tables and figures.
+"""NUTS runner of ``kind = "posterior"``: sample, check diagnostics, then write intervals, tables and figures.
 
 Files written into ``out``: ``diagnostics.json``, ``posterior.nc`` (ArviZ-readable DataTree),
 ``credible_intervals.json``, ``intervals_side_by_side.{md,csv,json}`` and, unless ``figures.enabled`` is
@@ -32,13 +32,9 @@ def setup(spec: Spec) -> PosteriorModel:
 def run(spec: Spec, out: Path, log: Callable[[str], None]) -> dict:
     """Run a posterior spec into ``out``; return the manifest extras (timings, sampler, diagnostics).
 
-    The sampler's progress bar is shown when stderr is a terminal. A spec with ``[binned]`` samples the binned
-    likelihoods instead (``runners.binned_posterior``).
+    The sampler's progress bar is shown when stderr is a terminal. NUTS engines only: ``runners.posterior_engines``
+    sends binned and quadrature specs elsewhere.
     """
-    if spec.binned:
-        from bayes_nsi.app.runners.binned_posterior import run as run_binned
-
-        return run_binned(spec, out, log)
     out = Path(out)
     timings: dict[str, float | None] = {}
     clock = time.perf_counter()
