@@ -46,17 +46,19 @@ def check_diagnostics(idata, var_names: list[str], spec: Spec, sampling_s: float
 
 
 def sample_checked(model, observed: Sequence[str], var_names: list[str], spec: Spec, out: Path,
-                   log: Callable[[str], None], what: str) -> tuple[Any, dict, dict[str, float | None]]:
+                   log: Callable[[str], None], what: str, obs: Any = None) -> tuple[Any, dict, dict[str, float | None]]:
     """Log what is sampled, sample with the spec's sampler (progress bar when stderr is a terminal), write and check
     the diagnostics (:func:`check_diagnostics`). Returns the DataTree, the diagnostics summary and the timings
-    ``sample_total_s`` (sampling with the log-likelihood and predictive groups) and ``sampling_s`` (the sampler's)."""
+    ``sample_total_s`` (sampling with the log-likelihood and predictive groups) and ``sampling_s`` (the sampler's).
+    obs: the model's :class:`~bayes_nsi.inference.observations.Observations`, if its data are their likelihood
+    terms (then those groups come from the draws' events, see ``sampling.sample``)."""
     from bayes_nsi.inference import sampling  # PyMC and ArviZ (~3 s): only for NUTS runs
 
     s = spec.sampler
     log(f"sampling {', '.join(var_names)} with {s.engine}: {s.chains} chains x {s.draws} draws after {s.tune} "
         f"tuning steps ({what})")
     clock = time.perf_counter()
-    idata = sampling.sample(model, s, observed, progressbar=sys.stderr.isatty())
+    idata = sampling.sample(model, s, observed, progressbar=sys.stderr.isatty(), obs=obs)
     timings: dict[str, float | None] = {"sample_total_s": lap(clock)}
     sampling_time = idata["posterior"].attrs.get("sampling_time")
     timings["sampling_s"] = None if sampling_time is None else round(float(sampling_time), 3)

@@ -25,8 +25,7 @@ import numpy as np
 import xarray as xr
 
 from bayes_nsi.inference import observations as data
-from bayes_nsi.inference.likelihoods import Gaussian, SplitNormal
-from bayes_nsi.inference.observations import SIGNAL
+from bayes_nsi.inference.pointwise import measured_datasets, pointwise_groups
 from bayes_nsi.inference.priors import Prior, b16_flux
 from bayes_nsi.inference.quadrature_grid import flux_nodes, prior_grid
 from bayes_nsi.inference.sampler_settings import sampler_seeds
@@ -193,23 +192,9 @@ def sample(scanner: Chi2Scanner, priors: Mapping[str, Prior], flux_prior: str | 
     posterior = {name: (("chain", "draw"), shaped(x[:, k])) for k, name in enumerate(grid.names)}
     posterior["eps"] = (("chain", "draw", "coupling"), shaped(x[:, :len(couplings)]))
     posterior["events"] = (("chain", "draw", "dataset"), shaped(events))
-    rng = np.random.default_rng(predictive_seed)
-    measured = [i for i, t in enumerate(obs.terms) if isinstance(t, Gaussian | SplitNormal)]
-    groups: dict[str, dict] = {"log_likelihood": {}, "posterior_predictive": {}, "observed_data": {}}
-    if measured:
-        groups["log_likelihood"][SIGNAL] = (("chain", "draw", "measured_dataset"), shaped(np.stack(
-            [obs.terms[i].log_likelihood(events[:, i]) for i in measured], axis=1)))
-        groups["posterior_predictive"][SIGNAL] = (("chain", "draw", "measured_dataset"), shaped(np.stack(
-            [obs.terms[i].simulate(events[:, i], rng) for i in measured], axis=1)))
-        groups["observed_data"][SIGNAL] = (("measured_dataset",), np.array([obs.terms[i].measured for i in measured]))
-    for i, t in enumerate(obs.terms):
-        if i not in measured:
-            name = f"count_{t.dataset}"
-            groups["log_likelihood"][name] = (("chain", "draw"), shaped(t.log_likelihood(events[:, i])))
-            groups["posterior_predictive"][name] = (("chain", "draw"), shaped(t.simulate(events[:, i], rng)))
-            groups["observed_data"][name] = ((), np.asarray(t.observed))
+    groups = pointwise_groups(shaped(events), obs, np.random.default_rng(predictive_seed))
     coords = {"chain": np.arange(chains), "draw": np.arange(draws), "coupling": couplings,
-              "dataset": list(obs.datasets), "measured_dataset": [obs.terms[i].dataset for i in measured]}
+              "dataset": list(obs.datasets), "measured_dataset": measured_datasets(obs)}
     attrs = {"inference_library": "bayes_nsi.inference.grid_posterior",
              "grid": ", ".join(f"{n}: {len(x)} nodes on [{x[0]:g}, {x[-1]:g}]"
                                for n, x in zip(grid.names, grid.nodes, strict=True))}

@@ -46,7 +46,7 @@ def run(spec: Spec, out: Path, log: Callable[[str], None]) -> dict:
     timings["build_s"] = lap(clock)
 
     idata, summary, sample_timings = sample_checked(model.model, model.observed, var_names, spec, out, log,
-                                                    f"acceptance {spec.acceptance}")
+                                                    f"acceptance {spec.acceptance}", obs=model.obs)
     timings.update(sample_timings)
 
     clock = time.perf_counter()
