@@ -5,10 +5,10 @@ from __future__ import annotations
 from functools import cache
 
 import numpy as np
-import pytensor
 import pytensor.tensor as pt
 
 import bayes_nsi.pytensor_config  # noqa: F401  (cache-independent numba code; see its docstring)
+from bayes_nsi import compiled_functions
 from bayes_nsi.experiments.physics_model import physics_model
 from bayes_nsi.experiments.registry import REGISTRY, available, get
 from bayes_nsi.names import ACCEPTANCE_MODES, DEFAULT_PHYSICS
@@ -38,7 +38,8 @@ def _survival_function(n_radial: int):
     enu, weights, eps = pt.dvector("enu_mev"), pt.dmatrix("flux_weights"), pt.dvector("eps12")
     pbar = [production_averaged_survival(enu, production_nodes(sun, s.name, n_radial), eps, DE_SALAS_2021)
             for s in continuous_spectra()]
-    return pytensor.function([enu, weights, eps], pt.sum(weights * pt.stack(pbar, axis=-1), axis=-1), mode=API_MODE)
+    return compiled_functions.function(("api.survival_probability", n_radial), [enu, weights, eps],
+                                       pt.sum(weights * pt.stack(pbar, axis=-1), axis=-1), mode=API_MODE)
 
 
 def survival_probability(enu_mev, method: str | None = None, n_radial: int = Grids().n_radial,
@@ -75,7 +76,8 @@ def _events_function(acceptance: str, physics: str):
     datasets = available(acceptance)
     eps = pt.dvector("eps12")
     graph = events_graph(physics_model(datasets, acceptance, physics=physics), eps)
-    return datasets, pytensor.function([eps], graph, mode=API_MODE)
+    return datasets, compiled_functions.function(("api.expected_events", acceptance, physics), [eps], graph,
+                                                 mode=API_MODE)
 
 
 def expected_events(dataset: str, acceptance: str = "paper", physics: str = DEFAULT_PHYSICS,

@@ -18,9 +18,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-import pytensor
 import pytensor.tensor as pt
 
+from bayes_nsi import compiled_functions
 from bayes_nsi.inference.intervals import profile_scan
 from bayes_nsi.inference.observations import Observations, chi2_per_dataset, combine, observations
 from bayes_nsi.names import COUPLINGS, FLAVOUR_PAIRS
@@ -156,7 +156,7 @@ class ConventionRates:
             eps = pt.dmatrix("eps12")
             pbar = pt.concatenate([production_averaged_survival(self.model.enu_nodes, nodes, eps, osc)
                                    for nodes in self.model.production], axis=-1)
-            self._pbar[osc] = pytensor.function([eps], pbar)
+            self._pbar[osc] = compiled_functions.function(("ConventionRates.survival", self.model, osc), [eps], pbar)
         return self._pbar[osc](eps12)
 
     def charges(self, eps12: np.ndarray, conv: Convention, osc: Oscillation) -> tuple[np.ndarray, np.ndarray]:

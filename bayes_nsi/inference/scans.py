@@ -11,10 +11,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import pytensor
 import pytensor.tensor as pt
 
 import bayes_nsi.pytensor_config  # noqa: F401  (cache-independent numba code; see its docstring)
+from bayes_nsi import compiled_functions
 from bayes_nsi.experiments.physics_model import physics_model
 from bayes_nsi.inference.intervals import ContourResult, ProfileResult, contour_lines, profile_scan
 from bayes_nsi.inference.observations import Observations, chi2_per_dataset, combine, exposures
@@ -38,7 +38,8 @@ class Chi2Scanner:
     def __post_init__(self) -> None:
         if self._fn is None:
             eps = pt.dmatrix("eps12")
-            self._fn = pytensor.function([eps], expected_events(self.model, eps))
+            self._fn = compiled_functions.function(("Chi2Scanner.events", self.model), [eps],
+                                                   expected_events(self.model, eps))
 
     @classmethod
     def for_data(cls, obs: Observations, acceptance: str = "paper", physics: str = "paper") -> Chi2Scanner:
