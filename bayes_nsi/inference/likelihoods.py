@@ -20,8 +20,9 @@ from typing import Protocol
 
 import numpy as np
 import pytensor.tensor as pt
-from scipy import special, stats
+from scipy import special
 
+from bayes_nsi.inference.densities import poisson_logpmf
 from bayes_nsi.names import LIKELIHOODS
 
 # Gauss-Legendre nodes on each side of the background constraint's peak (+- BACKGROUND_SPAN sigma, cut at 0;
@@ -229,7 +230,7 @@ class PoissonCounting:
     def log_likelihood(self, signal: np.ndarray) -> np.ndarray:
         b, ln_w = self.background_nodes()
         mu = np.asarray(signal, float)[..., None] + b
-        return special.logsumexp(stats.poisson.logpmf(self.observed, mu) + ln_w, axis=-1)
+        return special.logsumexp(poisson_logpmf(self.observed, mu) + ln_w, axis=-1)
 
     def observe(self, signal, name: str) -> None:
         import pymc as pm

@@ -15,8 +15,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import numpy as np
-from scipy import stats
 
+from bayes_nsi.inference.densities import poisson_logpmf
 from bayes_nsi.inference.likelihoods import Gaussian, SplitNormal
 from bayes_nsi.inference.observations import SIGNAL, Observations
 
@@ -55,7 +55,7 @@ def pointwise_groups(events: np.ndarray, obs: Observations, rng: np.random.Gener
         if b is None:
             log_l, predicted = t.log_likelihood(events[..., i]), t.simulate(events[..., i], rng)
         else:
-            log_l, predicted = stats.poisson.logpmf(t.observed, events[..., i] + b), rng.poisson(events[..., i] + b)
+            log_l, predicted = poisson_logpmf(t.observed, events[..., i] + b), rng.poisson(events[..., i] + b)
         groups["log_likelihood"][name] = (SAMPLE_DIMS, log_l)
         groups["posterior_predictive"][name] = (SAMPLE_DIMS, predicted)
         groups["observed_data"][name] = ((), np.asarray(t.observed))

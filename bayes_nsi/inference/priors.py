@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
+from bayes_nsi.inference.densities import normal_logpdf, truncated_normal_logpdf, uniform_logpdf
 from bayes_nsi.physics import inputs
 from bayes_nsi.physics.constants import HELM_SKIN_FM
 
@@ -67,11 +67,10 @@ class Prior:
     def logpdf(self, x: np.ndarray) -> np.ndarray:
         """log density at x, independent of PyMC."""
         if self.dist == "uniform":
-            return stats.uniform.logpdf(x, self.lower, self.upper - self.lower)
+            return uniform_logpdf(x, self.lower, self.upper)
         if self.dist == "normal":
-            return stats.norm.logpdf(x, self.mu, self.sigma)
-        a, b = (self.lower - self.mu) / self.sigma, (self.upper - self.mu) / self.sigma
-        return stats.truncnorm.logpdf(x, a, b, self.mu, self.sigma)
+            return normal_logpdf(x, self.mu, self.sigma)
+        return truncated_normal_logpdf(x, self.mu, self.sigma, self.lower, self.upper)
 
     def create(self, name: str):
         """The PyMC random variable ``name`` in the active model."""

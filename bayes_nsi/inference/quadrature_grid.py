@@ -7,8 +7,8 @@ Shared by the quadrature evidence (:mod:`bayes_nsi.inference.evidence`) and the 
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
 
+from bayes_nsi.inference.densities import truncated_normal_logpdf
 from bayes_nsi.inference.priors import Prior, flux_8b_prior
 
 # Normal priors are integrated over mu +- NORMAL_SPAN sigma (the tail mass beyond is ~1e-23).
@@ -37,4 +37,4 @@ def flux_nodes(prior: str, points: int) -> tuple[np.ndarray, np.ndarray]:
     (the PyMC model's TruncatedNormal(lower=0))."""
     mu, sigma = flux_8b_prior(prior)
     f = np.linspace(max(0.0, mu - NORMAL_SPAN * sigma), mu + NORMAL_SPAN * sigma, points)
-    return f, stats.truncnorm.logpdf(f, -mu / sigma, np.inf, mu, sigma)
+    return f, truncated_normal_logpdf(f, mu, sigma, lower=0.0)
