@@ -104,8 +104,8 @@ def test_flux_nuisance_against_nested_quadrature(xenonnt):
         return np.exp(data.log_likelihood(events, xenonnt.obs))[0] * flux_prior.pdf(f)
 
     def integral(weight):
-        return integrate.nquad(lambda f, v: weight(f, v) * joint(f, v),
-                               [[mu - 10 * sigma, mu + 10 * sigma], [-1, 1]], opts=[{}, {"points": [0.0, 0.4]}])[0]
+        return integrate.nquad(lambda f, v: weight(f, v) * joint(f, v), [[mu - 10 * sigma, mu + 10 * sigma], [-1, 1]],
+                               opts=[{"epsrel": 1e-7}, {"points": [0.0, 0.4], "epsrel": 1e-7}])[0]
 
     norm = integral(lambda f, v: 1.0)
     mean_eps = integral(lambda f, v: v) / norm
