@@ -15,7 +15,7 @@ from __future__ import annotations
 import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache, reduce
+from functools import cache
 
 import arviz as az
 import numpy as np
@@ -27,9 +27,10 @@ from scipy import special, stats
 from bayes_nsi.experiments.base import DataSet
 from bayes_nsi.experiments.physics_model import physics_model
 from bayes_nsi.inference import observations as data
-from bayes_nsi.inference.priors import Nuisances, Prior, b16_flux
+from bayes_nsi.inference.grid_posterior import grid_posterior
+from bayes_nsi.inference.priors import Nuisances, Prior
 from bayes_nsi.inference.pymc_model import SWITCH, SWITCHED, build_pymc_model, build_switch_model
-from bayes_nsi.inference.quadrature_grid import flux_nodes, prior_grid, simpson_weights
+from bayes_nsi.inference.quadrature_grid import outer_sum, simpson_weights
 from bayes_nsi.inference.scans import Chi2Scanner
 from bayes_nsi.names import COUPLINGS
 
@@ -222,31 +223,9 @@ def quadrature_ln_z(scanner: Chi2Scanner, datasets: Sequence[str], priors: Mappi
     columns of the scanner's data sets. points: odd number of nodes per coupling axis (default 2001 in
     1-D, 201 in 2-D; doubling them changes ln Z by < 1e-8 for the uniform [-1, 1] priors).
     """
-    names = list(priors)
-    if len(names) > 2:
-        raise ValueError(f"quadrature: at most 2 free couplings, got {len(names)}")
-    cols = [scanner.obs.datasets.index(d) for d in datasets]
-    obs = data.select(scanner.obs, datasets)
-    points = points or (2001 if len(names) == 1 else 201)
-    axes = [prior_grid(priors[n], points) for n in names]
-    ln_axes = [priors[n].logpdf(a) + np.log(simpson_weights(a)) for n, a in zip(names, axes, strict=True)]
-    ln_w = reduce(np.add.outer, ln_axes, np.zeros(())).ravel()
-    eps = np.zeros((ln_w.size, 12))
-    for name, grid in zip(names, np.meshgrid(*axes, indexing="ij"), strict=True):
-        eps[:, COUPLINGS.index(name)] = grid.ravel()
-    b16 = b16_flux()
-    if flux_prior:
-        f, ln_pf = flux_nodes(flux_prior, flux_points)
-        ln_wf = ln_pf + np.log(simpson_weights(f))
-    else:
-        f, ln_wf = np.array([b16]), np.zeros(1)
-    scale = (f / b16)[None, :, None]
-    ln_terms = []
-    for start in range(0, eps.shape[0], chunk):
-        events = scanner.events(eps[start:start + chunk])[:, cols]
-        ln_l = data.log_likelihood(events[:, None, :] * scale, obs)  # (n, n_flux)
-        ln_terms.append(ln_w[start:start + chunk] + special.logsumexp(ln_l + ln_wf, axis=1))
-    return float(special.logsumexp(np.concatenate(ln_terms)))
+    posterior = grid_posterior(scanner, priors, flux_prior, points, flux_points, chunk, datasets)
+    ln_simpson = outer_sum([np.log(simpson_weights(x)) for x in posterior.nodes])
+    return float(special.logsumexp(posterior.ln_density + ln_simpson))
 
 
 def quadrature_evidence(scanner: Chi2Scanner, datasets: Sequence[str], priors: Mapping[str, Prior],

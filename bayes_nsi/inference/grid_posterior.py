@@ -3,9 +3,9 @@
 For posteriors of at most three dimensions the grid is exact where NUTS is not: the one-coupling posteriors
 are bimodal, and NUTS crosses between the modes slowly (bulk ESS about a fifth of the draws), while the grid
 sees both modes at once and its only error is the interpolation between nodes. The unnormalized density
-ln p(eps, f) = ln L(eps, f) + ln pi(eps) + ln pi(f) is evaluated on the nodes of the quadrature evidence
-(:func:`bayes_nsi.inference.evidence.quadrature_ln_z`: the prior support of each coupling, the flux over
-mu +- 10 sigma), with the likelihood terms' own nuisances integrated.
+ln p(eps, f) = ln L(eps, f) + ln pi(eps) + ln pi(f) is evaluated on a regular grid (the prior support of
+each coupling, the flux over mu +- 10 sigma), with the likelihood terms' own nuisances integrated; the quadrature
+evidence (:func:`bayes_nsi.inference.evidence.quadrature_ln_z`) integrates the same gridded density.
 
 Draws are exact draws from the multilinear interpolant of the density on the grid. On a cell, that
 interpolant is sum_c v_c prod_k l_{c_k}(t_k) over the 2^d corners c (l_1(t) = t, l_0(t) = 1 - t, t the
@@ -18,19 +18,19 @@ O(h^2) (written here because no library samples a gridded density in more than o
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import xarray as xr
 
 from bayes_nsi.inference import observations as data
-from bayes_nsi.inference.pointwise import measured_datasets, pointwise_groups
+from bayes_nsi.inference.pointwise import dataset, measured_datasets, pointwise_groups
 from bayes_nsi.inference.priors import Prior, b16_flux
-from bayes_nsi.inference.quadrature_grid import flux_nodes, prior_grid
+from bayes_nsi.inference.quadrature_grid import flux_nodes, outer_sum, prior_grid
 from bayes_nsi.inference.sampler_settings import sampler_seeds
 from bayes_nsi.inference.scans import Chi2Scanner
-from bayes_nsi.names import COUPLINGS
+from bayes_nsi.names import COUPLINGS, check_coupling_names
 
 FLUX = "flux_8b"
 DEFAULT_POINTS = {1: 2001, 2: 201}  # nodes per coupling axis, by the number of free couplings
@@ -53,32 +53,33 @@ class GridPosterior:
 
     def moments(self) -> dict[str, tuple[float, float]]:
         """Posterior mean and standard deviation of every axis (trapezoid rule over the grid)."""
-        p = np.exp(self.ln_density - self.ln_density.max())
         out = {}
-        for k, (name, x) in enumerate(zip(self.names, self.nodes, strict=True)):
-            marginal = p.sum(axis=tuple(j for j in range(p.ndim) if j != k))  # uniform grids: weights cancel
-            norm = np.trapezoid(marginal, x)
-            mean = np.trapezoid(x * marginal, x) / norm
-            out[name] = (float(mean), float(np.sqrt(np.trapezoid((x - mean) ** 2 * marginal, x) / norm)))
+        for name in self.names:
+            x, density = marginal(self, name)
+            mean = np.trapezoid(x * density, x)
+            out[name] = (float(mean), float(np.sqrt(np.trapezoid((x - mean) ** 2 * density, x))))
         return out
 
 
 def grid_posterior(scanner: Chi2Scanner, priors: Mapping[str, Prior], flux_prior: str | None,
-                   points: int | None = None, flux_points: int = DEFAULT_FLUX_POINTS,
-                   chunk: int = 4096) -> GridPosterior:
-    """ln p(eps, f) on the grid: one or two free couplings (the others zero), and the 8B flux when
-    ``flux_prior`` ("b16" or "sno") is given, else the flux fixed at B16.
+                   points: int | None = None, flux_points: int = DEFAULT_FLUX_POINTS, chunk: int = 4096,
+                   datasets: Sequence[str] | None = None) -> GridPosterior:
+    """ln p(eps, f) on the grid: zero (the quadrature evidence of the SM), one or two free couplings (the others
+    zero), and the 8B flux when ``flux_prior`` ("b16" or "sno") is given, else the flux fixed at B16.
 
     Events scale linearly with the flux (eq. 3), so the physics graph is evaluated once per coupling node and
-    the flux axis is broadcast. points: nodes per coupling axis (default 2001 for one coupling, 201 for two).
+    the flux axis is broadcast. points: nodes per coupling axis (default 2001 for one coupling, 201 for two);
+    datasets: the scanner's data sets whose likelihoods count (default all).
     """
+    check_coupling_names(list(priors))
     names = [c for c in COUPLINGS if c in priors]
-    if not 1 <= len(names) <= 2:
-        raise ValueError(f"priors: the grid posterior takes 1 or 2 couplings, got {len(names)}")
-    points = points or DEFAULT_POINTS[len(names)]
+    if len(names) > 2:
+        raise ValueError(f"priors: the grid posterior takes at most 2 couplings, got {len(names)}")
+    obs = data.select(scanner.obs, datasets) if datasets is not None else scanner.obs
+    cols = [scanner.obs.datasets.index(d) for d in obs.datasets]
+    points = points or DEFAULT_POINTS.get(len(names), 1)
     axes = [prior_grid(priors[n], points) for n in names]
-    ln_prior = sum(np.expand_dims(priors[n].logpdf(a), tuple(j for j in range(len(axes)) if j != k))
-                   for k, (n, a) in enumerate(zip(names, axes, strict=True)))
+    ln_prior = outer_sum([priors[n].logpdf(a) for n, a in zip(names, axes, strict=True)])
     eps = np.zeros((ln_prior.size, len(COUPLINGS)))
     for name, grid in zip(names, np.meshgrid(*axes, indexing="ij"), strict=True):
         eps[:, COUPLINGS.index(name)] = grid.ravel()
@@ -87,8 +88,8 @@ def grid_posterior(scanner: Chi2Scanner, priors: Mapping[str, Prior], flux_prior
         f, ln_pf = flux_nodes(flux_prior, flux_points)
     else:
         f, ln_pf = np.array([b16]), np.zeros(1)
-    ln_l = np.concatenate([data.log_likelihood(scanner.events(eps[i:i + chunk])[:, None, :]
-                                               * (f / b16)[None, :, None], scanner.obs)
+    ln_l = np.concatenate([data.log_likelihood(scanner.events(eps[i:i + chunk])[:, None, cols]
+                                               * (f / b16)[None, :, None], obs)
                            for i in range(0, eps.shape[0], chunk)])
     ln_p = ln_l.reshape(*ln_prior.shape, f.size) + ln_prior[..., None] + ln_pf
     if not flux_prior:
@@ -198,15 +199,9 @@ def sample(scanner: Chi2Scanner, priors: Mapping[str, Prior], flux_prior: str | 
     attrs = {"inference_library": "bayes_nsi.inference.grid_posterior",
              "grid": ", ".join(f"{n}: {len(x)} nodes on [{x[0]:g}, {x[-1]:g}]"
                                for n, x in zip(grid.names, grid.nodes, strict=True))}
-    tree = {"posterior": _dataset(posterior, coords, attrs)}
-    tree.update({g: _dataset(v, coords, attrs) for g, v in groups.items()})
+    tree = {"posterior": dataset(posterior, coords, attrs)}
+    tree.update({g: dataset(v, coords, attrs) for g, v in groups.items()})
     return xr.DataTree.from_dict(tree), grid
-
-
-def _dataset(variables: dict, coords: dict, attrs: dict) -> xr.Dataset:
-    """A Dataset with only the coordinates its variables use."""
-    used = {d for dims, _ in variables.values() for d in dims}
-    return xr.Dataset(variables, coords={k: v for k, v in coords.items() if k in used}, attrs=attrs)
 
 
 def grid_error(posterior: GridPosterior) -> dict[str, dict[str, float]]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import numpy as np
+import xarray as xr
 
 from bayes_nsi.inference.densities import poisson_logpmf
 from bayes_nsi.inference.likelihoods import Gaussian, SplitNormal
@@ -22,6 +23,12 @@ from bayes_nsi.inference.observations import SIGNAL, Observations
 
 SAMPLE_DIMS = ("chain", "draw")
 Variable = tuple[tuple[str, ...], np.ndarray]
+
+
+def dataset(variables: Mapping[str, Variable], coords: Mapping[str, object], attrs: dict | None = None) -> xr.Dataset:
+    """An xarray Dataset of ``{name: (dims, values)}`` with only the coordinates its variables use."""
+    used = {d for dims, _ in variables.values() for d in dims}
+    return xr.Dataset(dict(variables), coords={k: v for k, v in coords.items() if k in used}, attrs=attrs or {})
 
 
 def measured_datasets(obs: Observations) -> list[str]:

@@ -6,6 +6,9 @@ Shared by the quadrature evidence (:mod:`bayes_nsi.inference.evidence`) and the 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from functools import reduce
+
 import numpy as np
 
 from bayes_nsi.inference.densities import truncated_normal_logpdf
@@ -30,6 +33,11 @@ def simpson_weights(x: np.ndarray) -> np.ndarray:
     w = np.ones(x.size)
     w[1:-1:2], w[2:-1:2] = 4.0, 2.0
     return w * (x[1] - x[0]) / 3.0
+
+
+def outer_sum(terms: Sequence[np.ndarray]) -> np.ndarray:
+    """sum_k terms[k][i_k] on the product grid, shape (len(terms[0]), len(terms[1]), ...); 0-d zero for no terms."""
+    return reduce(np.add.outer, terms, np.zeros(()))
 
 
 def flux_nodes(prior: str, points: int) -> tuple[np.ndarray, np.ndarray]:

@@ -18,7 +18,7 @@ import xarray as xr
 import bayes_nsi.pytensor_config  # noqa: F401  (cache-independent numba code; see its docstring)
 from bayes_nsi.errors import DiagnosticsFailed
 from bayes_nsi.inference.observations import Observations
-from bayes_nsi.inference.pointwise import measured_datasets, pointwise_groups
+from bayes_nsi.inference.pointwise import dataset, measured_datasets, pointwise_groups
 from bayes_nsi.inference.sampler_settings import NUTS_ENGINES, SamplerSettings, Thresholds, sampler_seeds
 
 # -- sampling ------------------------------------------------------------------------------------------
@@ -88,8 +88,7 @@ def _add_pointwise_groups(idata: xr.DataTree, obs: Observations, observed: Seque
     for group, variables in groups.items():
         if group == "observed_data" and group in idata.children:
             continue
-        used = {d for dims, _ in variables.values() for d in dims}
-        idata[group] = xr.DataTree(xr.Dataset(variables, coords={k: v for k, v in coords.items() if k in used}))
+        idata[group] = xr.DataTree(dataset(variables, coords))
 
 
 # -- diagnostics ---------------------------------------------------------------------------------------
