@@ -1,6 +1,6 @@
 """What every posterior run writes and checks: diagnostics (``diagnostics.json``, thresholds), sampler settings,
-timings, trace and rank plots and the posterior-vs-profile overlay; shared by the posterior, binned-posterior and
-constraints runners."""
+timings, ``posterior.nc``, the interval tables, trace and rank plots and the posterior-vs-profile overlay; shared by
+the posterior, quadrature, binned-posterior and constraints runners."""
 
 from __future__ import annotations
 
@@ -13,8 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from bayes_nsi.app.results import save_figure, write_json
+from bayes_nsi.app.results import save_figure, write_csv, write_json, write_text
 from bayes_nsi.app.typed_spec import Spec
+from bayes_nsi.inference import credible
 from bayes_nsi.inference.sampler_settings import SamplerSettings
 
 OVERLAY_BINS = 60
@@ -63,6 +64,25 @@ def sample_checked(model, observed: Sequence[str], var_names: list[str], spec: S
     sampling_time = idata["posterior"].attrs.get("sampling_time")
     timings["sampling_s"] = None if sampling_time is None else round(float(sampling_time), 3)
     return idata, check_diagnostics(idata, var_names, spec, timings["sampling_s"], out, log), timings
+
+
+def write_posterior(idata, out: Path, **attrs: str) -> None:
+    """``posterior.nc``, with ``attrs`` (acceptance, physics, ...) on the DataTree and its posterior group."""
+    for group in (idata, idata["posterior"]):
+        group.attrs.update(attrs)
+    idata.to_netcdf(Path(out) / "posterior.nc")
+
+
+def write_interval_tables(rows: Sequence, notes: Sequence[str], spec: Spec, out: Path) -> None:
+    """``credible_intervals.json`` and ``intervals_side_by_side.{json,csv,md}`` of the rows
+    (``credible.CouplingIntervals``)."""
+    out = Path(out)
+    write_json(out / "credible_intervals.json", credible.credible_json(rows))
+    write_json(out / "intervals_side_by_side.json", credible.side_by_side_json(rows, notes, spec.acceptance))
+    write_csv(out / "intervals_side_by_side.csv", ["acceptance", *credible.TABLE_HEADER],
+              [[spec.acceptance, *row] for row in credible.table_rows(rows)])
+    write_text(out / "intervals_side_by_side.md",
+               credible.markdown(f"Credible and chi-square intervals: {spec.name}", rows, notes))
 
 
 def lap(start: float) -> float:

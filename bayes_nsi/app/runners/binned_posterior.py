@@ -14,8 +14,14 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bayes_nsi.app.posterior_outputs import figures, lap, sample_checked, sampler_info
-from bayes_nsi.app.results import write_csv, write_json, write_text
+from bayes_nsi.app.posterior_outputs import (
+    figures,
+    lap,
+    sample_checked,
+    sampler_info,
+    write_interval_tables,
+    write_posterior,
+)
 from bayes_nsi.app.typed_spec import Spec
 from bayes_nsi.experiments.registry import get_binned
 from bayes_nsi.inference import credible
@@ -42,10 +48,7 @@ def run(spec: Spec, out: Path, log: Callable[[str], None]) -> dict:
     timings.update(sample_timings)
 
     clock = time.perf_counter()
-    for group in (idata, idata["posterior"]):
-        group.attrs["physics"] = spec.physics
-        group.attrs["binned_datasets"] = ", ".join(post.datasets)
-    idata.to_netcdf(out / "posterior.nc")
+    write_posterior(idata, out, physics=spec.physics, binned_datasets=", ".join(post.datasets))
     timings["write_netcdf_s"] = lap(clock)
 
     clock = time.perf_counter()
@@ -73,12 +76,7 @@ def run(spec: Spec, out: Path, log: Callable[[str], None]) -> dict:
         notes.insert(1, spec.description.strip())
     if summary["mixing_warning"]:
         notes.append(f"Mixing: {summary['mixing_warning']}")
-    write_json(out / "credible_intervals.json", credible.credible_json(rows))
-    write_json(out / "intervals_side_by_side.json", credible.side_by_side_json(rows, notes, spec.acceptance))
-    write_csv(out / "intervals_side_by_side.csv", ["acceptance", *credible.TABLE_HEADER],
-              [[spec.acceptance, *row] for row in credible.table_rows(rows)])
-    write_text(out / "intervals_side_by_side.md", credible.markdown(f"Credible and chi-square intervals: {spec.name}",
-                                                                    rows, notes))
+    write_interval_tables(rows, notes, spec, out)
     if spec.figures.enabled:
         clock = time.perf_counter()
         figures(idata, var_names, profiles, post.couplings, spec, out)

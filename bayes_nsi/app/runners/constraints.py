@@ -24,7 +24,7 @@ import numpy as np
 
 from bayes_nsi.app import plots, progress
 from bayes_nsi.app.paper_table3 import TABLE3
-from bayes_nsi.app.posterior_outputs import lap, sample_checked, sampler_info
+from bayes_nsi.app.posterior_outputs import lap, sample_checked, sampler_info, write_posterior
 from bayes_nsi.app.reports import PROFILE_HEADER, TABLE3_LEVELS_HEADER, profile_rows, row_label, table3_by_level
 from bayes_nsi.app.results import save_figure, write_csv, write_json, write_text
 from bayes_nsi.app.typed_spec import Spec
@@ -80,10 +80,8 @@ def _posterior(spec, counting, binned, flux, log, out, timings) -> dict:
         post.model, post.observed, var_names, spec, out, log,
         f"posterior: {len(post.couplings)} couplings and {len(post.nuisances)} nuisances, physics {spec.physics}")
     timings.update({f"posterior_{k}": v for k, v in sample_timings.items()})
-    for group in (idata, idata["posterior"]):
-        group.attrs.update(physics=spec.physics, acceptance=spec.acceptance, flux_8b_constraint=flux.name,
-                           binned_dataset=binned.name, counting_datasets=", ".join(counting.datasets))
-    idata.to_netcdf(out / "posterior.nc")
+    write_posterior(idata, out, physics=spec.physics, acceptance=spec.acceptance, flux_8b_constraint=flux.name,
+                    binned_dataset=binned.name, counting_datasets=", ".join(counting.datasets))
     draws = {n: idata["posterior"][n].values.ravel() for n in var_names}
     nuisances = {n: {"median": float(np.median(draws[n])),
                      **{f"eti{k}": credible.eti(draws[n], p) for k, p in credible.PROBABILITIES.items()}}

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from bayes_nsi.app.posterior_outputs import lap, overlay_figure
-from bayes_nsi.app.results import save_figure, write_csv, write_json, write_text
+from bayes_nsi.app.posterior_outputs import lap, overlay_figure, write_interval_tables, write_posterior
+from bayes_nsi.app.results import save_figure, write_json
 from bayes_nsi.app.typed_spec import Spec
 from bayes_nsi.inference import credible
 from bayes_nsi.inference import grid_posterior as grid
@@ -55,10 +55,7 @@ def run(spec: Spec, out: Path, log: Callable[[str], None]) -> dict:
                  "of the full grid's error (which falls as h^2)"})
 
     clock = time.perf_counter()
-    for group in (idata, idata["posterior"]):
-        group.attrs["acceptance"] = spec.acceptance
-        group.attrs["physics"] = spec.physics
-    idata.to_netcdf(out / "posterior.nc")
+    write_posterior(idata, out, acceptance=spec.acceptance, physics=spec.physics)
     timings["write_netcdf_s"] = lap(clock)
 
     clock = time.perf_counter()
@@ -95,10 +92,5 @@ def _write_intervals(spec: Spec, scanner: Chi2Scanner, posterior: grid.GridPoste
     notes.insert(0, f"Physics: {spec.physics}. Engine: quadrature.")
     if spec.description:
         notes.insert(1, spec.description.strip())
-    title = f"Credible and chi-square intervals: {spec.name}"
-    write_json(out / "credible_intervals.json", credible.credible_json(rows))
-    write_json(out / "intervals_side_by_side.json", credible.side_by_side_json(rows, notes, spec.acceptance))
-    write_csv(out / "intervals_side_by_side.csv", ["acceptance", *credible.TABLE_HEADER],
-              [[spec.acceptance, *row] for row in credible.table_rows(rows)])
-    write_text(out / "intervals_side_by_side.md", credible.markdown(title, rows, notes))
+    write_interval_tables(rows, notes, spec, out)
     return profiles

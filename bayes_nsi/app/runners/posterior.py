@@ -13,8 +13,14 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bayes_nsi.app.posterior_outputs import figures, lap, sample_checked, sampler_info
-from bayes_nsi.app.results import write_csv, write_json, write_text
+from bayes_nsi.app.posterior_outputs import (
+    figures,
+    lap,
+    sample_checked,
+    sampler_info,
+    write_interval_tables,
+    write_posterior,
+)
 from bayes_nsi.app.typed_spec import Spec
 from bayes_nsi.experiments.physics_model import physics_model
 from bayes_nsi.inference import credible
@@ -50,10 +56,7 @@ def run(spec: Spec, out: Path, log: Callable[[str], None]) -> dict:
     timings.update(sample_timings)
 
     clock = time.perf_counter()
-    for group in (idata, idata["posterior"]):
-        group.attrs["acceptance"] = spec.acceptance
-        group.attrs["physics"] = spec.physics
-    idata.to_netcdf(out / "posterior.nc")
+    write_posterior(idata, out, acceptance=spec.acceptance, physics=spec.physics)
     timings["write_netcdf_s"] = lap(clock)
 
     clock = time.perf_counter()
@@ -90,10 +93,5 @@ def _write_intervals(idata, model: PosteriorModel, spec: Spec, nuisances: list[s
         notes.insert(1, spec.description.strip())
     if mixing:
         notes.append(f"Mixing: {mixing}")
-    title = f"Credible and chi-square intervals: {spec.name}"
-    write_json(out / "credible_intervals.json", credible.credible_json(rows))
-    write_json(out / "intervals_side_by_side.json", credible.side_by_side_json(rows, notes, spec.acceptance))
-    write_csv(out / "intervals_side_by_side.csv", ["acceptance", *credible.TABLE_HEADER],
-              [[spec.acceptance, *row] for row in credible.table_rows(rows)])
-    write_text(out / "intervals_side_by_side.md", credible.markdown(title, rows, notes))
+    write_interval_tables(rows, notes, spec, out)
     return profiles
