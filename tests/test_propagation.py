@@ -66,11 +66,9 @@ def sm_averaged_pee(enu_mev):
 
 @pytest.fixture(scope="module")
 def coupling_graph():
-    """One compiled function: eps (n, 12) -> eps_D^u, eps_D^d, eps_N^u, eps_N^d, eps^u, eps^d, rotated."""
+    """One compiled function: eps (n, 12) -> eps_D^u, eps_D^d, eps_N^u, eps_N^d, eps^u, eps^d."""
     eps = pt.dmatrix("eps")
-    eps_u, eps_d = couplings.nsi_matrices(eps)
-    outs = [*couplings.eps_d_and_n(eps, OSC), eps_u, eps_d,
-            couplings.rotate_to_propagation_basis(eps_u, OSC), couplings.rotate_to_propagation_basis(eps_d, OSC)]
+    outs = [*couplings.eps_d_and_n(eps, OSC), *couplings.nsi_matrices(eps)]
     return pytensor.function([eps], outs, mode=UNIT_MODE)
 
 
@@ -126,28 +124,12 @@ def test_eps_d_and_n_against_numerical_rotation(coupling_graph):
             assert nk[k] == pytest.approx(et[0, 1], abs=1e-12)
 
 
-def test_rotation_matches_explicit_passive_rotation(coupling_graph):
+def test_nsi_matrices_fill_mirror_entries(coupling_graph):
     eps12 = random_couplings(10, seed=3)
-    eps_u, eps_d, et_u, _et_d = coupling_graph(eps12)[4:]
-    u = rotation_u23_u13()
+    eps_u, eps_d = coupling_graph(eps12)[4:]
     for k, row in enumerate(eps12):
         np.testing.assert_array_equal(eps_u[k], eps_matrix(row[:6]))
         np.testing.assert_array_equal(eps_d[k], eps_matrix(row[6:]))
-        # eps_tilde_ij = sum_kl U_ki eps_kl U_lj, written as an explicit sum
-        expect = np.einsum("ki,kl,lj->ij", u, eps_matrix(row[:6]), u)
-        np.testing.assert_allclose(et_u[k], expect, rtol=0, atol=1e-14)
-
-
-def test_rotation_invariants(coupling_graph):
-    eps12 = random_couplings(10, seed=4, scale=3.0)
-    eps_u, eps_d, et_u, et_d = coupling_graph(eps12)[4:]
-    for orig, rot in ((eps_u, et_u), (eps_d, et_d)):
-        np.testing.assert_allclose(np.trace(rot, axis1=-2, axis2=-1), np.trace(orig, axis1=-2, axis2=-1),
-                                   rtol=0, atol=1e-13)
-        np.testing.assert_allclose(np.linalg.norm(rot, axis=(-2, -1)), np.linalg.norm(orig, axis=(-2, -1)),
-                                   rtol=1e-14)
-        np.testing.assert_allclose(np.linalg.eigvalsh(rot), np.linalg.eigvalsh(orig), rtol=0, atol=1e-13)
-        np.testing.assert_allclose(rot, np.swapaxes(rot, -1, -2), rtol=0, atol=1e-15)
 
 
 def test_identity_coupling_is_invisible(coupling_graph):

@@ -27,7 +27,7 @@ from bayes_nsi.names import COUPLINGS, FLAVOUR_PAIRS
 from bayes_nsi.physics.constants import Oscillation
 from bayes_nsi.physics.couplings import propagation_rotation
 from bayes_nsi.physics.detection import helm_form_factor, sm_weak_charge
-from bayes_nsi.physics.propagation import production_averaged_survival
+from bayes_nsi.physics.propagation import survival_at_nodes
 from bayes_nsi.physics.rates import PhysicsModel
 
 ROTATIONS = ("U23 U13", "active", "U13 U23", "none")
@@ -154,8 +154,7 @@ class ConventionRates:
         """Pbar at the energy nodes of 8B and hep (flux-major), shape (n, n_nodes); compiled once per osc."""
         if osc not in self._pbar:
             eps = pt.dmatrix("eps12")
-            pbar = pt.concatenate([production_averaged_survival(self.model.enu_nodes, nodes, eps, osc)
-                                   for nodes in self.model.production], axis=-1)
+            pbar = survival_at_nodes(self.model.enu_nodes, self.model.production, eps, osc)
             self._pbar[osc] = compiled_functions.function(("ConventionRates.survival", self.model, osc), [eps], pbar)
         return self._pbar[osc](eps12)
 

@@ -12,8 +12,8 @@ import pytensor.tensor as pt
 from bayes_nsi.names import COUPLINGS, FLAVOUR_PAIRS, check_coupling_names
 from bayes_nsi.physics.constants import Oscillation
 
-__all__ = ["COUPLINGS", "FLAVOUR_PAIRS", "check_coupling_names", "coupling_vector", "nsi_matrices",
-           "propagation_rotation", "rotate_to_propagation_basis", "eps_d_coefficients", "eps_n_coefficients",
+__all__ = ["COUPLINGS", "FLAVOUR_PAIRS", "check_coupling_names", "coupling_vector", "coupling_basis", "nsi_matrices",
+           "propagation_rotation", "eps_d_coefficients", "eps_n_coefficients",
            "eps_d_and_n"]
 
 
@@ -23,17 +23,23 @@ def coupling_vector(**couplings: float) -> np.ndarray:
     return np.array([float(couplings.get(n, 0.0)) for n in COUPLINGS])
 
 
+def coupling_basis() -> np.ndarray:
+    """The symmetric matrices multiplying each coupling: eps^q = sum_k eps12_k basis[k, q]; shape (12, 2, 3, 3).
+
+    q = 0 for up, 1 for down quarks (eq. 8 without the SM 1); a named off-diagonal coupling fills both
+    mirror entries.
+    """
+    basis = np.zeros((12, 2, 3, 3))
+    for q in range(2):
+        for k, (_, a, b) in enumerate(FLAVOUR_PAIRS):
+            basis[6 * q + k, q, a, b] = basis[6 * q + k, q, b, a] = 1.0
+    return basis
+
+
 def nsi_matrices(eps12):
     """Coupling vector (..., 12) -> (eps_u, eps_d), each a symmetric (..., 3, 3) tensor (eq. 8 without the SM 1)."""
-    eps12 = pt.as_tensor_variable(eps12)
-    mats = []
-    for offset in (0, 6):
-        entries = {}
-        for k, (_, a, b) in enumerate(FLAVOUR_PAIRS):
-            entries[(a, b)] = entries[(b, a)] = eps12[..., offset + k]
-        rows = [pt.stack([entries[(a, b)] for b in range(3)], axis=-1) for a in range(3)]
-        mats.append(pt.stack(rows, axis=-2))
-    return mats[0], mats[1]
+    matrices = pt.tensordot(pt.as_tensor_variable(eps12), coupling_basis(), axes=[[-1], [0]])  # (..., 2, 3, 3)
+    return matrices[..., 0, :, :], matrices[..., 1, :, :]
 
 
 def propagation_rotation(osc: Oscillation) -> np.ndarray:
@@ -43,12 +49,6 @@ def propagation_rotation(osc: Oscillation) -> np.ndarray:
     u23 = np.array([[1, 0, 0], [0, c23, s23], [0, -s23, c23]])
     u13 = np.array([[c13, 0, s13], [0, 1, 0], [-s13, 0, c13]])
     return u23 @ u13
-
-
-def rotate_to_propagation_basis(eps, osc: Oscillation):
-    """Passive rotation eps_tilde = U^T eps U with U = U23 U13 (eq. 17); eps has shape (..., 3, 3)."""
-    u = propagation_rotation(osc)
-    return pt.matmul(pt.matmul(u.T, eps), u)
 
 
 def eps_d_coefficients(osc: Oscillation) -> np.ndarray:

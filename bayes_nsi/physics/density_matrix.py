@@ -31,25 +31,29 @@ import numpy as np
 import pytensor.tensor as pt
 
 from bayes_nsi.physics.constants import Nucleus, Oscillation
-from bayes_nsi.physics.couplings import nsi_matrices
-from bayes_nsi.physics.detection import sm_weak_charge
+from bayes_nsi.physics.detection import charge_basis, sm_weak_charge
 from bayes_nsi.physics.three_flavour import pmns_cp
 
 
 def coupling_matrix(eps12, nucleus: Nucleus):
     """A = Q_W 1 + C in the flavour basis (eq. 18 before any rotation); eps12 (..., 12) -> (..., 3, 3)."""
-    eps_u, eps_d = nsi_matrices(eps12)
-    return nucleus.n * (eps_u + 2.0 * eps_d) + nucleus.z * (2.0 * eps_u + eps_d) + sm_weak_charge(nucleus) * np.eye(3)
+    c = pt.tensordot(pt.as_tensor_variable(eps12), charge_basis(nucleus), axes=[[-1], [0]])
+    return c + sm_weak_charge(nucleus) * np.eye(3)
 
 
 def mass_state_charges(eps12, nucleus: Nucleus, osc: Oscillation, delta_cp_rad: float = 0.0):
-    """|A u_k|^2 = (U^dagger A^2 U)_kk, the squared weak charge of mass state k; eps12 (..., 12) -> (..., 3)."""
+    """|A u_k|^2 = (U^dagger A^2 U)_kk, the squared weak charge of mass state k; eps12 (..., 12) -> (..., 3).
+
+    A u_k is linear in the couplings: A [Re U, Im U] = Q_W [Re U, Im U] + sum_k eps12_k C_k [Re U, Im U], one
+    matrix product with a precomputed (12, 3 n) map (n = 1 for real U, 2 for complex U).
+    """
     u = pmns_cp(osc, delta_cp_rad)
-    a = coupling_matrix(eps12, nucleus)
-    charges = pt.sum(pt.matmul(a, u.real) ** 2, axis=-2)
-    if np.any(u.imag):
-        charges = charges + pt.sum(pt.matmul(a, u.imag) ** 2, axis=-2)
-    return charges
+    columns = np.concatenate([u.real, u.imag], axis=1) if np.any(u.imag) else u.real  # (3, 3 n)
+    amplitude_map = (charge_basis(nucleus) @ columns).reshape(12, -1)
+    eps12 = pt.as_tensor_variable(eps12)
+    amplitudes = (sm_weak_charge(nucleus) * columns).ravel() + pt.dot(eps12, amplitude_map)  # (..., 3 * 3 n)
+    squares = pt.sum((amplitudes ** 2).reshape((*[eps12.shape[k] for k in range(eps12.ndim - 1)], 3, -1)), axis=-2)
+    return squares[..., :3] + squares[..., 3:] if columns.shape[1] == 6 else squares
 
 
 def detection_weight(populations, eps12, nucleus: Nucleus, osc: Oscillation, delta_cp_rad: float = 0.0):

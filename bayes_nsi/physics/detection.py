@@ -14,7 +14,7 @@ from bayes_nsi.physics.constants import (
     Nucleus,
     Oscillation,
 )
-from bayes_nsi.physics.couplings import nsi_matrices, rotate_to_propagation_basis
+from bayes_nsi.physics.couplings import coupling_basis, propagation_rotation
 
 HBARC_GEV_FM = 0.1973269804
 
@@ -49,15 +49,24 @@ def sm_weak_charge(nucleus: Nucleus) -> float:
     return nucleus.z * G_V_PROTON + nucleus.n * G_V_NEUTRON
 
 
+def charge_basis(nucleus: Nucleus) -> np.ndarray:
+    """C = sum_k eps12_k basis[k] with C_ab = N (eps_ab^u + 2 eps_ab^d) + Z (2 eps_ab^u + eps_ab^d) (eq. 18 before
+    the rotation); shape (12, 3, 3)."""
+    basis = coupling_basis()
+    up, down = basis[:, 0], basis[:, 1]
+    return nucleus.n * (up + 2.0 * down) + nucleus.z * (2.0 * up + down)
+
+
 def weak_charges_squared(eps12, nucleus: Nucleus, osc: Oscillation):
     """(Q_e^2, Q_mu^2) of eq. (18) for the nu_e-like and nu_mu-like propagation states; shapes (...).
 
     With C = N (et^u + 2 et^d) + Z (2 et^u + et^d) and et = U^T eps U, eq. (18) reads
-    Q_i^2 = sum_j (Q_W delta_ij + C_ij)^2, the squared norm of row i of Q_W 1 + C.
+    Q_i^2 = sum_j (Q_W delta_ij + C_ij)^2, the squared norm of row i of Q_W 1 + C. Rows e and mu are linear
+    in the couplings, so they are one matrix product with a precomputed (12, 6) map (a few graph nodes
+    where building and rotating the matrices took a hundred, most of them in the gradient).
     """
-    eps_u, eps_d = nsi_matrices(eps12)
-    et_u = rotate_to_propagation_basis(eps_u, osc)
-    et_d = rotate_to_propagation_basis(eps_d, osc)
-    charge = nucleus.n * (et_u + 2.0 * et_d) + nucleus.z * (2.0 * et_u + et_d) + sm_weak_charge(nucleus) * np.eye(3)
-    q2 = pt.sum(charge[..., :2, :] ** 2, axis=-1)
-    return q2[..., 0], q2[..., 1]
+    u = propagation_rotation(osc)
+    rows = (u.T @ charge_basis(nucleus) @ u)[:, :2, :].reshape(12, 6)
+    sm_rows = (sm_weak_charge(nucleus) * np.eye(3))[:2].ravel()
+    charge = sm_rows + pt.dot(pt.as_tensor_variable(eps12), rows)  # (..., 6): row e, then row mu
+    return pt.sum(charge[..., :3] ** 2, axis=-1), pt.sum(charge[..., 3:] ** 2, axis=-1)

@@ -24,7 +24,7 @@ import pytensor.tensor as pt
 
 from bayes_nsi.physics.adiabatic_kernels import Populations
 from bayes_nsi.physics.constants import MATTER_POTENTIAL_EV2, Oscillation
-from bayes_nsi.physics.couplings import FLAVOUR_PAIRS, eps_d_and_n
+from bayes_nsi.physics.couplings import coupling_basis, eps_d_and_n
 from bayes_nsi.physics.propagation import ProductionNodes, matter_cos2theta
 from bayes_nsi.physics.three_flavour import pmns_cp
 
@@ -42,15 +42,22 @@ def _check_method(method: str, delta_cp_rad: float) -> None:
 def matter_part(eps12, y_n: np.ndarray):
     """Traceless part of diag(1,0,0) + Y_u eps^u + Y_d eps^d at each radius; (..., 12) -> (..., 6, n_r).
 
-    Entries in :data:`B1_ENTRIES` order; Y_u = 2 + Y_n, Y_d = 1 + 2 Y_n (sec. III A).
+    Entries in :data:`B1_ENTRIES` order; Y_u = 2 + Y_n, Y_d = 1 + 2 Y_n (sec. III A). The entries are affine
+    in the couplings, so they are one matrix product with a precomputed (12, 6 n_r) map.
     """
-    eps12 = pt.as_tensor_variable(eps12)
     y_u, y_d = 2.0 + y_n, 1.0 + 2.0 * y_n
-    index = {(a, b): k for k, (_, a, b) in enumerate(FLAVOUR_PAIRS)}
-    entry = {ab: eps12[..., index[ab], None] * y_u + eps12[..., 6 + index[ab], None] * y_d for ab in B1_ENTRIES}
-    entry[(0, 0)] = entry[(0, 0)] + 1.0
-    mean = (entry[(0, 0)] + entry[(1, 1)] + entry[(2, 2)]) / 3.0
-    return pt.stack([entry[ab] - mean if ab[0] == ab[1] else entry[ab] for ab in B1_ENTRIES], axis=-2)
+    rows, cols = np.array(B1_ENTRIES).T
+    basis = coupling_basis()[:, :, rows, cols]  # (12, 2, 6): each coupling's entries, up and down
+    slope = basis[:, 0, :, None] * y_u + basis[:, 1, :, None] * y_d  # (12, 6, n_r)
+    offset = np.zeros((6, len(y_n)))
+    offset[0] = 1.0  # the SM diag(1, 0, 0)
+    diagonal = rows == cols
+    traceless = np.eye(6)
+    traceless[np.ix_(diagonal, diagonal)] -= 1.0 / 3.0  # subtracts the mean of the diagonal entries
+    slope, offset = np.einsum("ij,kjr->kir", traceless, slope), traceless @ offset
+    eps12 = pt.as_tensor_variable(eps12)
+    flat = offset.ravel() + pt.dot(eps12, slope.reshape(12, -1))
+    return flat.reshape((*[eps12.shape[k] for k in range(eps12.ndim - 1)], 6, len(y_n)))
 
 
 def vacuum_part(osc: Oscillation, delta_cp_rad: float = 0.0) -> np.ndarray:

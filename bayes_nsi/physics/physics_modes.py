@@ -23,7 +23,7 @@ from bayes_nsi.names import PHYSICS_MODES as MODE_NAMES
 from bayes_nsi.physics.density_matrix import detection_weight
 from bayes_nsi.physics.detection import weak_charges_squared
 from bayes_nsi.physics.mass_states import mass_state_populations
-from bayes_nsi.physics.propagation import production_averaged_survival
+from bayes_nsi.physics.propagation import survival_at_nodes
 
 if TYPE_CHECKING:
     from bayes_nsi.physics.rates import PhysicsModel
@@ -58,8 +58,7 @@ def detection_weights(model: PhysicsModel, eps12, physics: str = "exact", delta_
     if detection == "eq19":
         if delta_cp_rad != 0.0:
             raise ValueError("delta_cp_rad: physics 'paper' (eqs. 9-19) needs delta_cp_rad = 0; use 'exact'")
-        pbar = pt.concatenate([production_averaged_survival(model.enu_nodes, nodes, eps12, model.osc)
-                               for nodes in model.production], axis=-1)
+        pbar = survival_at_nodes(model.enu_nodes, model.production, eps12, model.osc)
         q2_e, q2_mu = weak_charges_squared(eps12, model.nucleus, model.osc)
         return q2_mu[..., None] + (q2_e - q2_mu)[..., None] * pbar
     populations = node_populations(model, eps12, method, delta_cp_rad)

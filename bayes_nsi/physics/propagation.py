@@ -44,10 +44,11 @@ def production_nodes(sun: SolarModel, flux: str, n_nodes: int) -> ProductionNode
 def matter_cos2theta(enu_mev, n_e, y_n, eps_dn, osc: Oscillation):
     """cos 2theta_M of eqs. (12)-(15) on a grid (two-flavour mass dominance, matter mixing at production).
 
-    enu_mev, n_e, y_n broadcast against each other (the grid); eps_dn = (eps_D^u, eps_D^d, eps_N^u,
-    eps_N^d) with batch shape (...), broadcast as (..., 1, 1) against a 2-D grid. Returns (..., grid).
+    enu_mev, n_e, y_n broadcast against each other (the grid, 2-D or 3-D); eps_dn = (eps_D^u, eps_D^d, eps_N^u,
+    eps_N^d) with batch shape (...), broadcast as (..., 1, 1[, 1]) against the grid. Returns (..., grid).
     """
-    eps_du, eps_dd, eps_nu, eps_nd = (e[..., None, None] for e in eps_dn)
+    grid_ndim = max(np.ndim(x) if not isinstance(x, pt.Variable) else x.ndim for x in (enu_mev, n_e, y_n))
+    eps_du, eps_dd, eps_nu, eps_nd = (e[(..., *([None] * grid_ndim))] for e in eps_dn)
     y_u, y_d = 2.0 + y_n, 1.0 + 2.0 * y_n  # sec. III A
     c13sq = 1.0 - osc.sin2_th13
     potential = MATTER_POTENTIAL_EV2 * n_e * enu_mev  # 2 sqrt2 G_F n_e E [eV^2]
@@ -65,11 +66,28 @@ def local_survival(enu_mev, n_e, y_n, eps_dn, osc: Oscillation):
     return c13sq**2 * p_eff + osc.sin2_th13**2  # eq. (9)
 
 
+def survival_at_nodes(enu_mev, production: tuple[ProductionNodes, ...], eps12, osc: Oscillation):
+    """P_bar_flux(E) = sum_k w_k P_ee(E, r_k), the r integral of eq. (16), for several fluxes at once.
+
+    enu_mev: energies (n_E,) in MeV (array or tensor); production: the fluxes' nodes, all with the same number
+    of radii; eps12: couplings (..., 12). Returns (..., n_flux * n_E), flux-major. One grid (n_flux, n_E, n_r)
+    serves every flux, so the compiled graph has one elementwise loop and one reduction whatever the number
+    of fluxes (the logp gradient of every posterior runs through it).
+    """
+    n_radii = {len(nodes.weight) for nodes in production}
+    if len(n_radii) != 1:
+        raise ValueError(f"production: the fluxes need the same number of radial nodes; got {sorted(n_radii)}")
+    n_e, y_n, weight = (np.stack([getattr(nodes, f) for nodes in production])[:, None, :]
+                        for f in ("n_e", "y_n", "weight"))  # (n_flux, 1, n_r)
+    enu = pt.as_tensor_variable(enu_mev)[None, :, None]
+    p = local_survival(enu, n_e, y_n, eps_d_and_n(eps12, osc), osc)  # (..., n_flux, n_E, n_r)
+    pbar = pt.sum(p * weight, axis=-1)
+    return pbar.reshape((*[pbar.shape[k] for k in range(pbar.ndim - 2)], -1))
+
+
 def production_averaged_survival(enu_mev, nodes: ProductionNodes, eps12, osc: Oscillation):
-    """P_bar_flux(E) = sum_k w_k P_ee(E, r_k): the r integral of eq. (16) for one flux; shape (..., nE)."""
-    eps_dn = eps_d_and_n(eps12, osc)
-    p = local_survival(pt.as_tensor_variable(enu_mev)[:, None], nodes.n_e[None, :], nodes.y_n[None, :], eps_dn, osc)
-    return pt.dot(p, nodes.weight)
+    """P_bar_flux(E) of one flux (:func:`survival_at_nodes` with one flux); shape (..., n_E)."""
+    return survival_at_nodes(enu_mev, (nodes,), eps12, osc)
 
 
 def flux_weights(enu_mev: np.ndarray, spectra) -> np.ndarray:

@@ -31,7 +31,7 @@ from bayes_nsi.physics.constants import (
 from bayes_nsi.physics.detection import cross_section_shape, helm_form_factor, weak_charges_squared
 from bayes_nsi.physics.detector import Detector
 from bayes_nsi.physics.physics_modes import check_physics, detection_weights
-from bayes_nsi.physics.propagation import ProductionNodes, flux_weights, production_averaged_survival, production_nodes
+from bayes_nsi.physics.propagation import ProductionNodes, flux_weights, production_nodes, survival_at_nodes
 
 RATE_FLUXES = ("8B", "hep")  # the only fluxes above the lowest detectable E_nu (eq. 16)
 LOWEST_ER_KEV = 0.3  # lowest recoil energy of Table II: fixes the energy-node interval for all data sets
@@ -168,8 +168,7 @@ def _raw_events(model: PhysicsModel, eps12, r_n_fm):
             f2 = helm_form_factor(k.er_kev, model.nucleus.mass_gev, r_n) ** 2
             out.append(pt.sum(pt.dot(f2, k.kp) * weights, axis=-1))
         return pt.stack(out, axis=-1)
-    pbar = pt.concatenate([production_averaged_survival(model.enu_nodes, nodes, eps12, model.osc)
-                           for nodes in model.production], axis=-1)
+    pbar = survival_at_nodes(model.enu_nodes, model.production, eps12, model.osc)
     q2_e, q2_mu = weak_charges_squared(eps12, model.nucleus, model.osc)
     r_n = pt.as_tensor_variable(r_n_fm)[..., None]
     out = []
