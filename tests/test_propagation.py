@@ -9,6 +9,7 @@ from numpy_tables import read_csv
 import bayes_nsi
 from bayes_nsi.physics import couplings, inputs, propagation
 from bayes_nsi.physics.constants import DE_SALAS_2021 as OSC
+from bayes_nsi.physics.two_flavour_kernels import oscillation_constants, survival_and_jacobian
 
 # Small unit graphs run on PyTensor's Python VM ("FAST_COMPILE": no numba JIT, which costs tens of seconds
 # on a cold cache); the numba path is exercised end to end by tests/test_rates.py.
@@ -74,12 +75,18 @@ def coupling_graph():
 
 @pytest.fixture(scope="module")
 def local_graph():
-    """Compiled local_survival: (enu (nE,1), n_e (1,nr), y_n (1,nr), 4 x (n,)) -> (n, nE, nr)."""
-    enu = pt.tensor("enu", dtype="float64", shape=(None, 1))
-    n_e, y_n = (pt.tensor(n, dtype="float64", shape=(1, None)) for n in ("n_e", "y_n"))
-    dn = [pt.dvector(n) for n in ("du", "dd", "nu", "nd")]
-    out = propagation.local_survival(enu, n_e, y_n, dn, OSC)
-    return pytensor.function([enu, n_e, y_n, *dn], out, mode=UNIT_MODE)
+    """P_ee(E, r) from the package's survival kernel with one radius of weight 1 per node:
+    (enu (nE,1), n_e (1,nr), y_n (1,nr), 4 x (n,)) -> (n, nE, nr)."""
+    constants = oscillation_constants(OSC)
+
+    def local(enu, n_e, y_n, *dn):
+        enu, n_e, y_n = np.broadcast_arrays(enu, n_e, y_n)
+        v = (V_EV2 * n_e * enu).reshape(1, -1)
+        y = y_n.reshape(1, -1)
+        out, _ = survival_and_jacobian(np.stack(dn, axis=-1), v, 2 + y, 1 + 2 * y, np.ones_like(v), constants)
+        return out.reshape(len(dn[0]), *enu.shape)
+
+    return local
 
 
 def random_couplings(n, seed, scale=1.0):

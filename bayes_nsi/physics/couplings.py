@@ -14,7 +14,7 @@ from bayes_nsi.physics.constants import Oscillation
 
 __all__ = ["COUPLINGS", "FLAVOUR_PAIRS", "check_coupling_names", "coupling_vector", "coupling_basis", "nsi_matrices",
            "propagation_rotation", "eps_d_coefficients", "eps_n_coefficients",
-           "eps_d_and_n"]
+           "eps_d_and_n_map", "eps_d_and_n"]
 
 
 def coupling_vector(**couplings: float) -> np.ndarray:
@@ -72,9 +72,14 @@ def eps_n_coefficients(osc: Oscillation) -> np.ndarray:
     return np.array([0.0, c13 * c23, -c13 * s23, -s13 * c23 * s23, s13 * (s23**2 - c23**2), s13 * c23 * s23])
 
 
+def eps_d_and_n_map(osc: Oscillation) -> np.ndarray:
+    """(eps_D^u, eps_D^d, eps_N^u, eps_N^d) = eps12 @ map (eqs. 14-15); shape (12, 4)."""
+    cd, cn = eps_d_coefficients(osc), eps_n_coefficients(osc)
+    zero = np.zeros(6)
+    return np.stack([np.concatenate(c) for c in ((cd, zero), (zero, cd), (cn, zero), (zero, cn))], axis=1)
+
+
 def eps_d_and_n(eps12, osc: Oscillation):
     """(eps_D^u, eps_D^d, eps_N^u, eps_N^d), each of shape (...), from eqs. (14)-(15)."""
-    eps12 = pt.as_tensor_variable(eps12)
-    cd, cn = eps_d_coefficients(osc), eps_n_coefficients(osc)
-    up, down = eps12[..., :6], eps12[..., 6:]
-    return pt.dot(up, cd), pt.dot(down, cd), pt.dot(up, cn), pt.dot(down, cn)
+    dn = pt.dot(pt.as_tensor_variable(eps12), eps_d_and_n_map(osc))
+    return dn[..., 0], dn[..., 1], dn[..., 2], dn[..., 3]

@@ -11,8 +11,9 @@ import numpy as np
 import pytensor.tensor as pt
 
 from bayes_nsi.physics.constants import MATTER_POTENTIAL_EV2, Oscillation
-from bayes_nsi.physics.couplings import eps_d_and_n
+from bayes_nsi.physics.couplings import eps_d_and_n_map
 from bayes_nsi.physics.inputs import SolarModel
+from bayes_nsi.physics.two_flavour_kernels import TwoFlavourSurvival, oscillation_constants
 
 
 @dataclass(frozen=True)
@@ -59,30 +60,28 @@ def matter_cos2theta(enu_mev, n_e, y_n, eps_dn, osc: Oscillation):
     return num / pt.sqrt(num**2 + (osc.dm21_ev2 * sin2 + b) ** 2)  # second eq. (15), dm21 (docs/physics.md)
 
 
-def local_survival(enu_mev, n_e, y_n, eps_dn, osc: Oscillation):
-    """P_ee(E, r) of eqs. (9)-(15) on a grid; arguments and shapes as :func:`matter_cos2theta`."""
-    c13sq = 1.0 - osc.sin2_th13
-    p_eff = 0.5 * (1.0 + matter_cos2theta(enu_mev, n_e, y_n, eps_dn, osc) * (1.0 - 2.0 * osc.sin2_th12))  # eq. (10)
-    return c13sq**2 * p_eff + osc.sin2_th13**2  # eq. (9)
-
-
 def survival_at_nodes(enu_mev, production: tuple[ProductionNodes, ...], eps12, osc: Oscillation):
     """P_bar_flux(E) = sum_k w_k P_ee(E, r_k), the r integral of eq. (16), for several fluxes at once.
 
     enu_mev: energies (n_E,) in MeV (array or tensor); production: the fluxes' nodes, all with the same number
-    of radii; eps12: couplings (..., 12). Returns (..., n_flux * n_E), flux-major. One grid (n_flux, n_E, n_r)
-    serves every flux, so the compiled graph has one elementwise loop and one reduction whatever the number
-    of fluxes (the logp gradient of every posterior runs through it).
+    of radii; eps12: couplings (..., 12). Returns (..., n_flux * n_E), flux-major. Evaluated by the kernel of
+    :mod:`bayes_nsi.physics.two_flavour_kernels` (eqs. 9-15; value and Jacobian in one pass).
     """
     n_radii = {len(nodes.weight) for nodes in production}
     if len(n_radii) != 1:
         raise ValueError(f"production: the fluxes need the same number of radial nodes; got {sorted(n_radii)}")
-    n_e, y_n, weight = (np.stack([getattr(nodes, f) for nodes in production])[:, None, :]
-                        for f in ("n_e", "y_n", "weight"))  # (n_flux, 1, n_r)
-    enu = pt.as_tensor_variable(enu_mev)[None, :, None]
-    p = local_survival(enu, n_e, y_n, eps_d_and_n(eps12, osc), osc)  # (..., n_flux, n_E, n_r)
-    pbar = pt.sum(p * weight, axis=-1)
-    return pbar.reshape((*[pbar.shape[k] for k in range(pbar.ndim - 2)], -1))
+    enu = pt.as_tensor_variable(enu_mev)
+
+    def per_node(field: str):  # (R, n_flux) -> (R, n_flux * n_E), flux-major like the output
+        return pt.repeat(np.stack([getattr(nodes, field) for nodes in production], axis=1), enu.shape[0], axis=1)
+
+    y_n = per_node("y_n")
+    v = MATTER_POTENTIAL_EV2 * per_node("n_e") * pt.tile(enu, len(production))[None, :]  # 2 sqrt2 G_F n_e E [eV^2]
+    eps12 = pt.as_tensor_variable(eps12)
+    eps_dn = pt.dot(eps12, eps_d_and_n_map(osc)).reshape((-1, 4))
+    pbar, _ = TwoFlavourSurvival()(eps_dn, v, 2.0 + y_n, 1.0 + 2.0 * y_n, per_node("weight"),
+                                   oscillation_constants(osc))  # Y_u = 2 + Y_n, Y_d = 1 + 2 Y_n (sec. III A)
+    return pbar.reshape((*[eps12.shape[k] for k in range(eps12.ndim - 1)], -1))
 
 
 def production_averaged_survival(enu_mev, nodes: ProductionNodes, eps12, osc: Oscillation):
