@@ -76,11 +76,11 @@ def lagrange_basis(nodes: np.ndarray, x: np.ndarray) -> np.ndarray:
 def _gauss_segments(knots: np.ndarray, n: int, max_len: float = np.inf) -> tuple[np.ndarray, np.ndarray]:
     """Gauss-Legendre nodes and weights on each segment between knots (segments split to <= max_len)."""
     x, w = np.polynomial.legendre.leggauss(n)
-    edges = [knots[0]]
-    for a, b in zip(knots[:-1], knots[1:], strict=True):
-        k = max(1, int(np.ceil((b - a) / max_len - 1e-9)))
-        edges += list(np.linspace(a, b, k + 1)[1:])
-    edges = np.array(edges)
+    lengths = np.diff(knots)
+    pieces = np.maximum(1, np.ceil(lengths / max_len - 1e-9)).astype(int)
+    segment = np.repeat(np.arange(len(lengths)), pieces)
+    step = np.arange(pieces.sum()) - np.repeat(np.cumsum(pieces) - pieces, pieces)  # 0 .. pieces - 1 per segment
+    edges = np.append(step * (lengths / pieces)[segment] + knots[segment], knots[-1])
     mid, half = 0.5 * (edges[1:] + edges[:-1]), 0.5 * np.diff(edges)
     return (mid[:, None] + half[:, None] * x).ravel(), (half[:, None] * w).ravel()
 
