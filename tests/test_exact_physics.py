@@ -24,7 +24,7 @@ from bayes_nsi.physics.detection import helm_form_factor
 from bayes_nsi.physics.detector import Detector
 from bayes_nsi.physics.mass_states import mass_state_populations, survival_from_populations
 from bayes_nsi.physics.physics_modes import detection_weights
-from bayes_nsi.physics.propagation import production_averaged_survival
+from bayes_nsi.physics.propagation import survival_at_nodes
 
 # Independent constants: CODATA 2018 / PDG 2024.
 G_F_GEV2, N_A, HBARC_GEV_CM, SIN2_W = 1.1663787e-5, 6.02214076e23, 1.973269804e-14, 0.23857
@@ -123,8 +123,7 @@ def graph(models):
                                        for n in model.production], -2)
     out["pop_s13_0"] = pt.concatenate([mass_state_populations(model.enu_nodes, n, eps, OSC_S13_0)
                                        for n in model.production], -2)
-    out["pbar_paper"] = pt.concatenate([production_averaged_survival(model.enu_nodes, n, eps, OSC)
-                                        for n in model.production], -1)
+    out["pbar_paper"] = survival_at_nodes(model.enu_nodes, model.production, eps, OSC)
     out["survival_exact"] = survival_from_populations(out["pop_exact"], OSC)
     for m in MODES:
         out[f"rate_{m}"] = rates.expected_events(models[m], eps)[..., 0]

@@ -19,7 +19,7 @@ from bayes_nsi.physics import inputs, rates
 from bayes_nsi.physics.constants import DE_SALAS_2021, natural_xenon
 from bayes_nsi.physics.detection import cross_section_shape, helm_form_factor, weak_charges_squared
 from bayes_nsi.physics.detector import Detector
-from bayes_nsi.physics.propagation import production_averaged_survival, production_nodes
+from bayes_nsi.physics.propagation import production_nodes, survival_at_nodes
 
 couplings = arrays(np.float64, 12, elements=st.floats(-1.0, 1.0))
 SETTINGS = settings(max_examples=60, deadline=None, derandomize=True)
@@ -33,7 +33,7 @@ def graph():
     grad = pytensor.grad(events.sum(), [eps, flux, r_n, acc])
     nodes = production_nodes(inputs.solar_model(), "8B", 32)
     enu = np.geomspace(0.1, 20.0, 40)
-    pee = production_averaged_survival(enu, nodes, eps, DE_SALAS_2021)
+    pee = survival_at_nodes(enu, (nodes,), eps, DE_SALAS_2021)
     q2 = weak_charges_squared(eps, natural_xenon(), DE_SALAS_2021)
     return pytensor.function([eps, flux, r_n, acc], [events, pee, *q2, *grad], on_unused_input="ignore")
 

@@ -73,3 +73,14 @@ def test_second_derivatives_are_refused():
     _, jac = TwoFlavourSurvival()(eps_dn, v, v, v, v, oscillation_constants(OSC))
     with pytest.raises(NullTypeGradError):
         pytensor.grad(pt.sum(jac), eps_dn)
+
+
+def test_numpy_values_equal_the_graph():
+    """survival_values (the kernel called from numpy, as the convention report and the API do) equals the
+    compiled survival_at_nodes to rounding (the graph's dot and numpy's matmul may sum in another order)."""
+    model = physics_model(("xenonnt",), "paper", physics="paper")
+    eps = pt.dmatrix("eps")
+    graph = pytensor.function([eps], propagation.survival_at_nodes(model.enu_nodes, model.production, eps, OSC))
+    x = np.random.default_rng(14).uniform(-1, 1, size=(7, 12))
+    grid = propagation.survival_grid(model.enu_nodes, model.production)
+    np.testing.assert_allclose(propagation.survival_values(grid, x, OSC), graph(x), rtol=1e-15, atol=0)

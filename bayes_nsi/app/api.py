@@ -16,7 +16,7 @@ from bayes_nsi.physics import inputs
 from bayes_nsi.physics.constants import DE_SALAS_2021
 from bayes_nsi.physics.couplings import coupling_vector
 from bayes_nsi.physics.physics_modes import check_physics
-from bayes_nsi.physics.propagation import flux_weights, production_averaged_survival, production_nodes
+from bayes_nsi.physics.propagation import flux_weights, production_nodes, survival_grid, survival_values
 from bayes_nsi.physics.rates import Grids
 from bayes_nsi.physics.rates import expected_events as events_graph
 from bayes_nsi.physics.three_flavour import adiabatic_survival
@@ -29,17 +29,6 @@ API_MODE = "FAST_COMPILE"
 def continuous_spectra() -> list[inputs.Spectrum]:
     """Spectra entering eq. (16) at continuous energies (the pep line has no width and no weight there)."""
     return [inputs.spectrum(f) for f in inputs.FLUX_NAMES if f not in inputs.LINE_FLUXES]
-
-
-@cache
-def _survival_function(n_radial: int):
-    """Compiled (enu, flux weights, eps12) -> <P_ee>(E) of eq. (16), all continuous fluxes (two-flavour)."""
-    sun = inputs.solar_model()
-    enu, weights, eps = pt.dvector("enu_mev"), pt.dmatrix("flux_weights"), pt.dvector("eps12")
-    pbar = [production_averaged_survival(enu, production_nodes(sun, s.name, n_radial), eps, DE_SALAS_2021)
-            for s in continuous_spectra()]
-    return compiled_functions.function(("api.survival_probability", n_radial), [enu, weights, eps],
-                                       pt.sum(weights * pt.stack(pbar, axis=-1), axis=-1), mode=API_MODE)
 
 
 def survival_probability(enu_mev, method: str | None = None, n_radial: int = Grids().n_radial,
@@ -60,9 +49,11 @@ def survival_probability(enu_mev, method: str | None = None, n_radial: int = Gri
     eps = coupling_vector(**couplings)
     enu = np.atleast_1d(np.asarray(enu_mev, dtype=float))
     weights = flux_weights(enu, continuous_spectra())
-    if physics != "exact":
-        return _survival_function(n_radial)(enu, weights, eps)
     sun = inputs.solar_model()
+    if physics != "exact":
+        production = tuple(production_nodes(sun, s.name, n_radial) for s in continuous_spectra())
+        pbar = survival_values(survival_grid(enu, production), eps, DE_SALAS_2021).reshape(len(production), -1).T
+        return np.sum(weights * pbar, axis=-1)
     pbar = []
     for s in continuous_spectra():
         nodes = production_nodes(sun, s.name, n_radial)

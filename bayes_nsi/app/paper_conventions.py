@@ -3,7 +3,7 @@
 The paper-physics rate of a data set (eqs. 3, 4, 16, 19, paper acceptance) is
 R = c [Q_mu^2 S + (Q_e^2 - Q_mu^2) PP(eps)], with S = sum_i F_i^2 K0_i and PP = sum_ij F_i^2 KP_ij Pbar_j(eps)
 (:mod:`bayes_nsi.physics.rates`; Pbar the production-averaged two-flavour <P_ee> at the energy nodes). Here the
-kernels, the form factor and Pbar come from the package (Pbar compiled once per oscillation input) and the
+kernels, the form factor and Pbar come from the package (Pbar from the numpy survival kernel) and the
 weak charges (eq. 18) and the flavour weighting (eq. 19) are evaluated in numpy, so that each convention is one
 change of one ingredient: the rotation of eq. 17, the weights of eq. 19, the NSI matter potential of eqs. 12-13,
 the oscillation inputs, the SM normalization, the XENONnT error, the scan grid. Every convention is normalized
@@ -18,16 +18,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-import pytensor.tensor as pt
 
-from bayes_nsi import compiled_functions
 from bayes_nsi.inference.intervals import profile_scan
 from bayes_nsi.inference.observations import Observations, chi2_per_dataset, combine, observations
 from bayes_nsi.names import COUPLINGS, FLAVOUR_PAIRS
 from bayes_nsi.physics.constants import Oscillation
 from bayes_nsi.physics.couplings import propagation_rotation
 from bayes_nsi.physics.detection import helm_form_factor, sm_weak_charge
-from bayes_nsi.physics.propagation import survival_at_nodes
+from bayes_nsi.physics.propagation import survival_grid, survival_values
 from bayes_nsi.physics.rates import PhysicsModel
 
 ROTATIONS = ("U23 U13", "active", "U13 U23", "none")
@@ -143,20 +141,16 @@ class ConventionRates:
     def __init__(self, model: PhysicsModel, paper_sm_events: Mapping[str, float]) -> None:
         self.model = model
         self.paper_sm_events = dict(paper_sm_events)
+        self._grid = survival_grid(model.enu_nodes, model.production)
         self.sm_part, self.p_part = {}, {}
         for name, k in model.kernels.items():
             f2 = np.asarray(helm_form_factor(k.er_kev, model.nucleus.mass_gev, model.nucleus.r_neutron_fm).eval())
             f2 = f2**2
             self.sm_part[name], self.p_part[name] = float(f2 @ k.k0), f2 @ k.kp
-        self._pbar: dict[Oscillation, object] = {}
 
     def survival(self, eps12: np.ndarray, osc: Oscillation) -> np.ndarray:
-        """Pbar at the energy nodes of 8B and hep (flux-major), shape (n, n_nodes); compiled once per osc."""
-        if osc not in self._pbar:
-            eps = pt.dmatrix("eps12")
-            pbar = survival_at_nodes(self.model.enu_nodes, self.model.production, eps, osc)
-            self._pbar[osc] = compiled_functions.function(("ConventionRates.survival", self.model, osc), [eps], pbar)
-        return self._pbar[osc](eps12)
+        """Pbar at the energy nodes of 8B and hep (flux-major), shape (n, n_nodes), from the numpy kernel."""
+        return survival_values(self._grid, eps12, osc)
 
     def charges(self, eps12: np.ndarray, conv: Convention, osc: Oscillation) -> tuple[np.ndarray, np.ndarray]:
         """(Q_e^2, Q_mu^2) of eq. (18) under the convention's rotation; shapes (n,)."""

@@ -128,7 +128,7 @@ def write_reproduction(out: Path, spec: Spec, scanner: Chi2Scanner, intervals: M
                  for c in conventions}
     log(f"reproduction: {len(conventions)} conventions in {time.perf_counter() - t0:.1f} s")
 
-    exact_scanner = Chi2Scanner.for_data(scanner.obs, spec.acceptance, "exact")
+    exact_scanner = Chi2Scanner.for_data(scanner.obs, spec.acceptance, "exact", interpreted=True)
     exact = intervals_json(profiles(exact_scanner, COUPLINGS, *prof.range, prof.points, [1.0]), [1.0])["1sigma"]
     log(f"reproduction: exact physics in {time.perf_counter() - t0:.1f} s")
 

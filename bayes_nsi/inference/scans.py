@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pytensor.tensor as pt
+from pytensor.compile.mode import Mode
 
 import bayes_nsi.pytensor_config  # noqa: F401  (cache-independent numba code; see its docstring)
 from bayes_nsi import compiled_functions
@@ -21,6 +22,13 @@ from bayes_nsi.inference.observations import Observations, chi2_per_dataset, com
 from bayes_nsi.names import COUPLINGS, check_coupling_names
 from bayes_nsi.physics.rates import PhysicsModel, expected_events
 
+# PyTensor's Python linker after the full rewrites (constants folded) but without elementwise fusion (a fused
+# loop would run element by element in Python): nothing is compiled by numba, so a process with an empty cache
+# builds a scanner in ~1.5 s instead of ~26 s (paper physics, three data sets, measured on the 2-core machine);
+# a call then costs ~0.4 ms at batch 1 instead of ~0.01 ms, and about the same at batch 801 (numpy per node).
+# For runs that make a few thousand calls (the paper's scans and report), not for studies of many fits.
+INTERPRETED = Mode(linker="py", optimizer="fast_run").excluding("fusion")
+
 
 @dataclass
 class Chi2Scanner:
@@ -28,30 +36,35 @@ class Chi2Scanner:
 
     The event graph is compiled once; each call evaluates a whole batch of coupling vectors, and
     eq. (20) is applied to the events, so observations with other errors reuse the compiled graph.
+    ``interpreted``: compile with :data:`INTERPRETED` instead of the default (numba) backend.
     """
 
     model: PhysicsModel
     obs: Observations
     _fn: Callable[[np.ndarray], np.ndarray] | None = None
     calls: int = 0
+    interpreted: bool = False
 
     def __post_init__(self) -> None:
         if self._fn is None:
             eps = pt.dmatrix("eps12")
-            self._fn = compiled_functions.function(("Chi2Scanner.events", self.model), [eps],
-                                                   expected_events(self.model, eps))
+            recipe = ("Chi2Scanner.events", self.model, self.interpreted)
+            self._fn = compiled_functions.function(recipe, [eps], expected_events(self.model, eps),
+                                                   **({"mode": INTERPRETED} if self.interpreted else {}))
 
     @classmethod
-    def for_data(cls, obs: Observations, acceptance: str = "paper", physics: str = "paper") -> Chi2Scanner:
+    def for_data(cls, obs: Observations, acceptance: str = "paper", physics: str = "paper",
+                 interpreted: bool = False) -> Chi2Scanner:
         """Build the physics model for the observations' data sets and exposures, in a physics mode."""
-        return cls(physics_model(obs.sources, acceptance, exposures=exposures(obs), physics=physics), obs)
+        return cls(physics_model(obs.sources, acceptance, exposures=exposures(obs), physics=physics), obs,
+                   interpreted=interpreted)
 
     def with_observations(self, obs: Observations) -> Chi2Scanner:
         """Same compiled graph, other measured values or errors (same data sets and exposures)."""
         if obs.datasets != self.obs.datasets or not np.array_equal(obs.exposure_tonne_year,
                                                                    self.obs.exposure_tonne_year):
             raise ValueError("with_observations: data sets and exposures must match the compiled model")
-        return Chi2Scanner(self.model, obs, self._fn)
+        return Chi2Scanner(self.model, obs, self._fn, interpreted=self.interpreted)
 
     @property
     def keys(self) -> tuple[str, ...]:

@@ -13,7 +13,7 @@ import pytensor.tensor as pt
 from bayes_nsi.physics.constants import MATTER_POTENTIAL_EV2, Oscillation
 from bayes_nsi.physics.couplings import eps_d_and_n_map
 from bayes_nsi.physics.inputs import SolarModel
-from bayes_nsi.physics.two_flavour_kernels import TwoFlavourSurvival, oscillation_constants
+from bayes_nsi.physics.two_flavour_kernels import TwoFlavourSurvival, oscillation_constants, survival_and_jacobian
 
 
 @dataclass(frozen=True)
@@ -60,33 +60,45 @@ def matter_cos2theta(enu_mev, n_e, y_n, eps_dn, osc: Oscillation):
     return num / pt.sqrt(num**2 + (osc.dm21_ev2 * sin2 + b) ** 2)  # second eq. (15), dm21 (docs/physics.md)
 
 
-def survival_at_nodes(enu_mev, production: tuple[ProductionNodes, ...], eps12, osc: Oscillation):
-    """P_bar_flux(E) = sum_k w_k P_ee(E, r_k), the r integral of eq. (16), for several fluxes at once.
+def survival_grid(enu_mev: np.ndarray, production: tuple[ProductionNodes, ...]) -> tuple[np.ndarray, ...]:
+    """The survival kernel's node arrays, each (n_r, n_flux * n_E) with flux-major columns: matter potential
+    V = 2 sqrt2 G_F n_e E [eV^2], Y_u = 2 + Y_n, Y_d = 1 + 2 Y_n (sec. III A) and production weights.
 
-    enu_mev: energies (n_E,) in MeV (array or tensor); production: the fluxes' nodes, all with the same number
-    of radii; eps12: couplings (..., 12). Returns (..., n_flux * n_E), flux-major. Evaluated by the kernel of
-    :mod:`bayes_nsi.physics.two_flavour_kernels` (eqs. 9-15; value and Jacobian in one pass).
+    enu_mev: energies (n_E,) in MeV; production: the fluxes' nodes, all with the same number of radii.
     """
     n_radii = {len(nodes.weight) for nodes in production}
     if len(n_radii) != 1:
         raise ValueError(f"production: the fluxes need the same number of radial nodes; got {sorted(n_radii)}")
-    enu = pt.as_tensor_variable(enu_mev)
+    enu = np.atleast_1d(np.asarray(enu_mev, dtype=float))
 
-    def per_node(field: str):  # (R, n_flux) -> (R, n_flux * n_E), flux-major like the output
-        return pt.repeat(np.stack([getattr(nodes, field) for nodes in production], axis=1), enu.shape[0], axis=1)
+    def per_node(field: str) -> np.ndarray:  # (n_r, n_flux) -> (n_r, n_flux * n_E)
+        return np.repeat(np.stack([getattr(nodes, field) for nodes in production], axis=1), len(enu), axis=1)
 
     y_n = per_node("y_n")
-    v = MATTER_POTENTIAL_EV2 * per_node("n_e") * pt.tile(enu, len(production))[None, :]  # 2 sqrt2 G_F n_e E [eV^2]
+    v = MATTER_POTENTIAL_EV2 * per_node("n_e") * np.tile(enu, len(production))[None, :]
+    return v, 2.0 + y_n, 1.0 + 2.0 * y_n, per_node("weight")
+
+
+def survival_at_nodes(enu_mev: np.ndarray, production: tuple[ProductionNodes, ...], eps12, osc: Oscillation):
+    """P_bar_flux(E) = sum_k w_k P_ee(E, r_k), the r integral of eq. (16), for several fluxes at once (graph).
+
+    enu_mev: energies (n_E,) in MeV; production: the fluxes' nodes (:func:`survival_grid`); eps12: couplings
+    (..., 12). Returns (..., n_flux * n_E), flux-major. Evaluated by the kernel of
+    :mod:`bayes_nsi.physics.two_flavour_kernels` (eqs. 9-15; value and Jacobian in one pass).
+    """
     eps12 = pt.as_tensor_variable(eps12)
     eps_dn = pt.dot(eps12, eps_d_and_n_map(osc)).reshape((-1, 4))
-    pbar, _ = TwoFlavourSurvival()(eps_dn, v, 2.0 + y_n, 1.0 + 2.0 * y_n, per_node("weight"),
-                                   oscillation_constants(osc))  # Y_u = 2 + Y_n, Y_d = 1 + 2 Y_n (sec. III A)
+    pbar, _ = TwoFlavourSurvival()(eps_dn, *survival_grid(enu_mev, production), oscillation_constants(osc))
     return pbar.reshape((*[eps12.shape[k] for k in range(eps12.ndim - 1)], -1))
 
 
-def production_averaged_survival(enu_mev, nodes: ProductionNodes, eps12, osc: Oscillation):
-    """P_bar_flux(E) of one flux (:func:`survival_at_nodes` with one flux); shape (..., n_E)."""
-    return survival_at_nodes(enu_mev, (nodes,), eps12, osc)
+def survival_values(grid: tuple[np.ndarray, ...], eps12: np.ndarray, osc: Oscillation) -> np.ndarray:
+    """:func:`survival_at_nodes` in numpy, calling the kernel directly (no graph to compile).
+
+    grid: :func:`survival_grid` of the energies and fluxes; eps12: (n, 12) or (12,). Returns (n, n_flux * n_E).
+    """
+    eps_dn = np.atleast_2d(np.asarray(eps12, dtype=float)) @ eps_d_and_n_map(osc)
+    return survival_and_jacobian(eps_dn, *grid, oscillation_constants(osc))[0]
 
 
 def flux_weights(enu_mev: np.ndarray, spectra) -> np.ndarray:

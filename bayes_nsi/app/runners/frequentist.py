@@ -37,7 +37,7 @@ def run(spec: Spec, out: Path, log: Callable[[str], None]) -> dict:
     for m, per in events.items():
         log(f"SM events, {m} acceptance: " + ", ".join(f"{d} {'n/a' if v is None else f'{v:.3f}'}"
                                                      for d, v in per.items()))
-    scanner = Chi2Scanner.for_data(obs, mode, spec.physics)
+    scanner = Chi2Scanner.for_data(obs, mode, spec.physics, interpreted=True)
     scanner.events(np.zeros((1, 12)))
     timings["compile_s"] = time.perf_counter() - t0
 
@@ -59,7 +59,7 @@ def run(spec: Spec, out: Path, log: Callable[[str], None]) -> dict:
         write_csv(out / "profiles.csv", PROFILE_HEADER, profile_rows(scans))
         reference_scans = None
         if spec.reference_physics:
-            reference_scanner = Chi2Scanner.for_data(obs, mode, spec.reference_physics)
+            reference_scanner = Chi2Scanner.for_data(obs, mode, spec.reference_physics, interpreted=True)
             reference_scans = profiles(reference_scanner, prof.couplings, *prof.range, prof.points, prof.levels)
             _write_physics_comparison(spec, scanner, reference_scanner, ints,
                                       intervals_json(reference_scans, prof.levels), out)
@@ -81,7 +81,7 @@ def run(spec: Spec, out: Path, log: Callable[[str], None]) -> dict:
             for (x, y), per in planes.items()]})
         reference_planes = None
         if spec.reference_physics:
-            reference_scanner = Chi2Scanner.for_data(obs, mode, spec.reference_physics)
+            reference_scanner = Chi2Scanner.for_data(obs, mode, spec.reference_physics, interpreted=True)
             reference_planes = {(c.x, c.y): contours(reference_scanner, c.x, c.y, c.x_range, c.y_range, c.points,
                                                      c.level) for c in spec.contours}
         if spec.figures.enabled:
