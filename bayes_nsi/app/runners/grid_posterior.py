@@ -32,7 +32,7 @@ def run(spec: Spec, out: Path, log: Callable[[str], None]) -> dict:
     timings: dict[str, float] = {}
     clock = time.perf_counter()
     obs = spec.observations()
-    scanner = Chi2Scanner.for_data(obs, spec.acceptance, spec.physics)
+    scanner = Chi2Scanner.for_data(obs, spec.acceptance, spec.physics, interpreted=True)
     timings["build_s"] = lap(clock)
 
     s = spec.sampler
