@@ -204,7 +204,7 @@ def _quadrature(spec: Spec, obs, models: list[StudyModel]) -> dict[StudyModel, E
     """Quadrature ln Z (with its grid-halving error) of each model, on one compiled scanner."""
     if not models:
         return {}
-    scanner = Chi2Scanner.for_data(obs, spec.acceptance, spec.physics)
+    scanner = Chi2Scanner.for_data(obs, spec.acceptance, spec.physics, interpreted=True)
     return {m: quadrature_evidence(scanner, [d.name for d in m.datasets], m.couplings, spec.nuisances.flux_8b)
             for m in models}
 
