@@ -45,11 +45,10 @@ def production_nodes(sun: SolarModel, flux: str, n_nodes: int) -> ProductionNode
 def matter_cos2theta(enu_mev, n_e, y_n, eps_dn, osc: Oscillation):
     """cos 2theta_M of eqs. (12)-(15) on a grid (two-flavour mass dominance, matter mixing at production).
 
-    enu_mev, n_e, y_n broadcast against each other (the grid, 2-D or 3-D); eps_dn = (eps_D^u, eps_D^d, eps_N^u,
-    eps_N^d) with batch shape (...), broadcast as (..., 1, 1[, 1]) against the grid. Returns (..., grid).
+    enu_mev, n_e, y_n broadcast against each other (the grid); eps_dn = (eps_D^u, eps_D^d, eps_N^u,
+    eps_N^d) with batch shape (...), broadcast as (..., 1, 1) against a 2-D grid. Returns (..., grid).
     """
-    grid_ndim = max(np.ndim(x) if not isinstance(x, pt.Variable) else x.ndim for x in (enu_mev, n_e, y_n))
-    eps_du, eps_dd, eps_nu, eps_nd = (e[(..., *([None] * grid_ndim))] for e in eps_dn)
+    eps_du, eps_dd, eps_nu, eps_nd = (e[..., None, None] for e in eps_dn)
     y_u, y_d = 2.0 + y_n, 1.0 + 2.0 * y_n  # sec. III A
     c13sq = 1.0 - osc.sin2_th13
     potential = MATTER_POTENTIAL_EV2 * n_e * enu_mev  # 2 sqrt2 G_F n_e E [eV^2]
