@@ -13,8 +13,8 @@ with d cos 2th_M / d num = B^2 / den^3 and d cos 2th_M / d B = -num B / den^3 (d
 Why a kernel and not the PyTensor expression graph (measured on the 2-core development machine, value and
 gradient of the events of three data sets, 2 fluxes x 17 energies x 16 radii): the elementwise graph
 materializes (batch, 2, 17, 16) intermediates, so at batch 2001 a point cost more (27.9 us) than alone
-(19.6 us), the intermediates falling out of cache; this kernel keeps one batch row's accumulators in
-registers and returns the 4-column Jacobian from the same pass (the gradient needs no second sweep). As in
+(19.6 us), the intermediates falling out of cache; this kernel keeps one batch row's accumulators (one per
+node j, in cache) and returns the 4-column Jacobian from the same pass (the gradient needs no second sweep). As in
 :mod:`bayes_nsi.physics.adiabatic_kernels`, it is compiled without fast-math (IEEE results whatever the
 compile-cache state) and its inner loop runs over the nodes j, writing independent elements, so LLVM
 vectorizes it without reassociating sums.
