@@ -16,7 +16,13 @@ from bayes_nsi.physics import inputs
 from bayes_nsi.physics.constants import DE_SALAS_2021
 from bayes_nsi.physics.couplings import coupling_vector
 from bayes_nsi.physics.physics_modes import check_physics
-from bayes_nsi.physics.propagation import flux_weights, production_nodes, survival_grid, survival_values
+from bayes_nsi.physics.propagation import (
+    ProductionNodes,
+    flux_weights,
+    production_nodes,
+    survival_grid,
+    survival_values,
+)
 from bayes_nsi.physics.rates import Grids
 from bayes_nsi.physics.rates import expected_events as events_graph
 from bayes_nsi.physics.three_flavour import adiabatic_survival
@@ -29,6 +35,13 @@ API_MODE = "FAST_COMPILE"
 def continuous_spectra() -> list[inputs.Spectrum]:
     """Spectra entering eq. (16) at continuous energies (the pep line has no width and no weight there)."""
     return [inputs.spectrum(f) for f in inputs.FLUX_NAMES if f not in inputs.LINE_FLUXES]
+
+
+@cache
+def _continuous_production(n_radial: int) -> tuple[ProductionNodes, ...]:
+    """Production nodes of every continuous flux (the r integrals of eq. 16), built once per resolution."""
+    sun = inputs.solar_model()
+    return tuple(production_nodes(sun, s.name, n_radial) for s in continuous_spectra())
 
 
 def survival_probability(enu_mev, method: str | None = None, n_radial: int = Grids().n_radial,
@@ -49,16 +62,12 @@ def survival_probability(enu_mev, method: str | None = None, n_radial: int = Gri
     eps = coupling_vector(**couplings)
     enu = np.atleast_1d(np.asarray(enu_mev, dtype=float))
     weights = flux_weights(enu, continuous_spectra())
-    sun = inputs.solar_model()
+    production = _continuous_production(n_radial)
     if physics != "exact":
-        production = tuple(production_nodes(sun, s.name, n_radial) for s in continuous_spectra())
         pbar = survival_values(survival_grid(enu, production), eps, DE_SALAS_2021).reshape(len(production), -1).T
         return np.sum(weights * pbar, axis=-1)
-    pbar = []
-    for s in continuous_spectra():
-        nodes = production_nodes(sun, s.name, n_radial)
-        p = adiabatic_survival(enu[:, None], nodes.n_e[None, :], nodes.y_n[None, :], eps, DE_SALAS_2021)
-        pbar.append(p @ nodes.weight)
+    pbar = [adiabatic_survival(enu[:, None], nodes.n_e[None, :], nodes.y_n[None, :], eps, DE_SALAS_2021) @ nodes.weight
+            for nodes in production]
     return np.sum(weights * np.stack(pbar, axis=-1), axis=-1)
 
 
