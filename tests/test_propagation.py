@@ -256,3 +256,9 @@ def test_flux_weights_refuse_energies_without_flux():
     spectra = [inputs.spectrum(f) for f in inputs.FLUX_NAMES if f not in inputs.LINE_FLUXES]
     with pytest.raises(ValueError, match=r"enu_mev: no solar neutrino flux at \[20\.\] MeV; allowed range"):
         propagation.flux_weights(np.array([10.0, 20.0]), spectra)
+
+
+@pytest.mark.parametrize("physics", ["paper", "exact"])
+def test_survival_probability_refuses_a_2d_energy_array(physics):
+    with pytest.raises(ValueError, match=r"enu_mev: a number or a 1-D array of energies in MeV; got shape \(2, 2\)"):
+        bayes_nsi.survival_probability(np.array([[5.0, 10.0], [6.0, 7.0]]), physics=physics)

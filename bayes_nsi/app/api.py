@@ -61,6 +61,8 @@ def survival_probability(enu_mev, method: str | None = None, n_radial: int = Gri
     check_physics(physics)
     eps = coupling_vector(**couplings)
     enu = np.atleast_1d(np.asarray(enu_mev, dtype=float))
+    if enu.ndim != 1:
+        raise ValueError(f"enu_mev: a number or a 1-D array of energies in MeV; got shape {enu.shape}")
     weights = flux_weights(enu, continuous_spectra())
     production = _continuous_production(n_radial)
     if physics != "exact":
