@@ -142,6 +142,7 @@ class ConventionRates:
         self.model = model
         self.paper_sm_events = dict(paper_sm_events)
         self._grid = survival_grid(model.enu_nodes, model.production)
+        self._charge_rows: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
         self.sm_part, self.p_part = {}, {}
         for name, k in model.kernels.items():
             f2 = np.asarray(helm_form_factor(k.er_kev, model.nucleus.mass_gev, model.nucleus.r_neutron_fm).eval())
@@ -154,13 +155,23 @@ class ConventionRates:
 
     def charges(self, eps12: np.ndarray, conv: Convention, osc: Oscillation) -> tuple[np.ndarray, np.ndarray]:
         """(Q_e^2, Q_mu^2) of eq. (18) under the convention's rotation; shapes (n,)."""
+        key = (conv.rotation, conv.mutau_single_entry, osc)
+        if key not in self._charge_rows:
+            self._charge_rows[key] = self._affine_charge_rows(*key)
+        offset, slope = self._charge_rows[key]
+        rows = offset + eps12 @ slope  # (n, 6): row e, then row mu of Q_W 1 + C
+        return (rows[..., :3] ** 2).sum(-1), (rows[..., 3:] ** 2).sum(-1)
+
+    def _affine_charge_rows(self, rotation: str, mutau_single_entry: bool, osc: Oscillation
+                            ) -> tuple[np.ndarray, np.ndarray]:
+        """Rows e and mu of Q_W 1 + U^T C U as offset (6,) + eps12 @ slope (12, 6): they are affine in the couplings,
+        so the slope is read off the twelve unit coupling vectors (one matrix product per call instead of building
+        and rotating the matrices)."""
         nuc = self.model.nucleus
-        eps_u, eps_d = _matrices(eps12, conv.mutau_single_entry)
-        rot = _rotation(conv.rotation, osc)
-        charge = rot.T @ (nuc.n * (eps_u + 2 * eps_d) + nuc.z * (2 * eps_u + eps_d)) @ rot
-        charge = charge + sm_weak_charge(nuc) * np.eye(3)
-        q2 = (charge[..., :2, :] ** 2).sum(-1)
-        return q2[..., 0], q2[..., 1]
+        eps_u, eps_d = _matrices(np.eye(12), mutau_single_entry)
+        rot = _rotation(rotation, osc)
+        slope = (rot.T @ (nuc.n * (eps_u + 2 * eps_d) + nuc.z * (2 * eps_u + eps_d)) @ rot)[:, :2, :].reshape(12, 6)
+        return (sm_weak_charge(nuc) * np.eye(3))[:2].ravel(), slope
 
     def events(self, eps12: np.ndarray, conv: Convention) -> np.ndarray:
         """Expected events (n, n_datasets) for coupling vectors (n, 12)."""
