@@ -12,7 +12,7 @@ import pytensor.tensor as pt
 from bayes_nsi.names import COUPLINGS, FLAVOUR_PAIRS, check_coupling_names
 from bayes_nsi.physics.constants import Oscillation
 
-__all__ = ["COUPLINGS", "FLAVOUR_PAIRS", "check_coupling_names", "coupling_vector", "coupling_basis", "nsi_matrices",
+__all__ = ["COUPLINGS", "FLAVOUR_PAIRS", "check_coupling_names", "coupling_vector", "coupling_basis",
            "propagation_rotation", "eps_d_coefficients", "eps_n_coefficients",
            "eps_d_and_n_map", "eps_d_and_n"]
 
@@ -34,12 +34,6 @@ def coupling_basis() -> np.ndarray:
         for k, (_, a, b) in enumerate(FLAVOUR_PAIRS):
             basis[6 * q + k, q, a, b] = basis[6 * q + k, q, b, a] = 1.0
     return basis
-
-
-def nsi_matrices(eps12):
-    """Coupling vector (..., 12) -> (eps_u, eps_d), each a symmetric (..., 3, 3) tensor (eq. 8 without the SM 1)."""
-    matrices = pt.tensordot(pt.as_tensor_variable(eps12), coupling_basis(), axes=[[-1], [0]])  # (..., 2, 3, 3)
-    return matrices[..., 0, :, :], matrices[..., 1, :, :]
 
 
 def propagation_rotation(osc: Oscillation) -> np.ndarray:

@@ -35,12 +35,6 @@ from bayes_nsi.physics.detection import charge_basis, sm_weak_charge
 from bayes_nsi.physics.three_flavour import pmns_cp
 
 
-def coupling_matrix(eps12, nucleus: Nucleus):
-    """A = Q_W 1 + C in the flavour basis (eq. 18 before any rotation); eps12 (..., 12) -> (..., 3, 3)."""
-    c = pt.tensordot(pt.as_tensor_variable(eps12), charge_basis(nucleus), axes=[[-1], [0]])
-    return c + sm_weak_charge(nucleus) * np.eye(3)
-
-
 def mass_state_charges(eps12, nucleus: Nucleus, osc: Oscillation, delta_cp_rad: float = 0.0):
     """|A u_k|^2 = (U^dagger A^2 U)_kk, the squared weak charge of mass state k; eps12 (..., 12) -> (..., 3).
 
