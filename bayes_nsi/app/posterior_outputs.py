@@ -73,10 +73,17 @@ def write_posterior(idata, out: Path, **attrs: str) -> None:
     idata.to_netcdf(Path(out) / "posterior.nc")
 
 
-def write_interval_tables(rows: Sequence, notes: Sequence[str], spec: Spec, out: Path) -> None:
+def write_interval_tables(rows: Sequence, notes: Sequence[str], spec: Spec, out: Path,
+                          mixing: str | None = None) -> None:
     """``credible_intervals.json`` and ``intervals_side_by_side.{json,csv,md}`` of the rows
-    (``credible.CouplingIntervals``)."""
+    (``credible.CouplingIntervals``). The notes get the spec's description after their first line and, if given,
+    the sampler's mixing warning at the end."""
     out = Path(out)
+    notes = list(notes)
+    if spec.description:
+        notes.insert(1, spec.description.strip())
+    if mixing:
+        notes.append(f"Mixing: {mixing}")
     write_json(out / "credible_intervals.json", credible.credible_json(rows))
     write_json(out / "intervals_side_by_side.json", credible.side_by_side_json(rows, notes, spec.acceptance))
     write_csv(out / "intervals_side_by_side.csv", ["acceptance", *credible.TABLE_HEADER],

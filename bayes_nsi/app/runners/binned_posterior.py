@@ -72,11 +72,7 @@ def run(spec: Spec, out: Path, log: Callable[[str], None]) -> dict:
     if len(post.couplings) > 1:
         notes.append(f"The posterior marginalizes over all {len(post.couplings)} sampled couplings and the "
                      "nuisances; the chi2 columns fix the other couplings at zero: they answer different questions.")
-    if spec.description:
-        notes.insert(1, spec.description.strip())
-    if summary["mixing_warning"]:
-        notes.append(f"Mixing: {summary['mixing_warning']}")
-    write_interval_tables(rows, notes, spec, out)
+    write_interval_tables(rows, notes, spec, out, summary["mixing_warning"])
     if spec.figures.enabled:
         clock = time.perf_counter()
         figures(idata, var_names, profiles, post.couplings, spec, out)

@@ -90,7 +90,5 @@ def _write_intervals(spec: Spec, scanner: Chi2Scanner, posterior: grid.GridPoste
     nuisances = [grid.FLUX] if grid.FLUX in posterior.names else []
     notes = credible.table_notes(spec.acceptance, scanner.obs.datasets, len(couplings), nuisances, from_grid=True)
     notes.insert(0, f"Physics: {spec.physics}. Engine: quadrature.")
-    if spec.description:
-        notes.insert(1, spec.description.strip())
     write_interval_tables(rows, notes, spec, out)
     return profiles

@@ -89,9 +89,5 @@ def _write_intervals(idata, model: PosteriorModel, spec: Spec, nuisances: list[s
         rows.append(credible.coupling_intervals(name, draws, prior.support(), profiles[name]))
     notes = credible.table_notes(spec.acceptance, model.obs.datasets, len(model.couplings), nuisances)
     notes.insert(0, f"Physics: {spec.physics}.")
-    if spec.description:
-        notes.insert(1, spec.description.strip())
-    if mixing:
-        notes.append(f"Mixing: {mixing}")
-    write_interval_tables(rows, notes, spec, out)
+    write_interval_tables(rows, notes, spec, out, mixing)
     return profiles
