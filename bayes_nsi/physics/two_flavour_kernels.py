@@ -62,6 +62,10 @@ def survival_and_jacobian(eps_dn, v, y_u, y_d, w, osc):
     d_num_d = np.empty(nj)
     d_b_u = np.empty(nj)
     d_b_d = np.empty(nj)
+    total_w = np.zeros(nj)  # sum_r w[r, j], the same for every batch row
+    for r in range(nr):
+        for j in range(nj):
+            total_w[j] += w[r, j]
     for i in range(nb):
         e_du, e_dd, e_nu, e_nd = eps_dn[i, 0], eps_dn[i, 1], eps_dn[i, 2], eps_dn[i, 3]
         acc[:] = 0.0
@@ -84,10 +88,7 @@ def survival_and_jacobian(eps_dn, v, y_u, y_d, w, osc):
                 d_b_u[j] += a_b * yu
                 d_b_d[j] += a_b * yd
         for j in range(nj):
-            total_w = 0.0
-            for r in range(nr):
-                total_w += w[r, j]
-            out[i, j] = base * total_w + slope * acc[j]
+            out[i, j] = base * total_w[j] + slope * acc[j]
             jac[i, j, 0] = slope * d_num_u[j]
             jac[i, j, 1] = slope * d_num_d[j]
             jac[i, j, 2] = slope * d_b_u[j]
