@@ -19,8 +19,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from bayes_nsi.inference.intervals import profile_scan
+from bayes_nsi.inference.intervals import profile_scans
 from bayes_nsi.inference.observations import Observations, chi2_per_dataset, combine, observations
+from bayes_nsi.inference.scans import one_coupling_points
 from bayes_nsi.names import COUPLINGS, FLAVOUR_PAIRS
 from bayes_nsi.physics.constants import Oscillation
 from bayes_nsi.physics.couplings import propagation_rotation
@@ -212,38 +213,32 @@ def grid_pieces(x: np.ndarray, delta_chi2: np.ndarray, level: float) -> list[lis
 def convention_intervals(rates: ConventionRates, obs: Observations, conv: Convention,
                          couplings: Sequence[str] = COUPLINGS, lo: float = -1.0, hi: float = 1.0,
                          points: int = 801, level: float = 1.0) -> dict[str, dict[str, list[list[float]]]]:
-    """{key: {coupling: pieces}} at Delta chi^2 = level (eq. 20, per data set and combined), others zero."""
+    """{key: {coupling: pieces}} at Delta chi^2 = level (eq. 20, per data set and combined), others zero.
+
+    The refined profiles of every (coupling, key) are refined together (:func:`intervals.profile_scans`)."""
     if conv.likelihoods:
         obs = observations(obs.sources, likelihoods=conv.likelihoods)
-    out: dict[str, dict[str, list[list[float]]]] = {}
-    for c in couplings:
-        idx = COUPLINGS.index(c)
 
-        def chi2(x: np.ndarray, idx: int = idx) -> dict[str, np.ndarray]:
-            eps = np.zeros((np.size(x), 12))
-            eps[:, idx] = np.ravel(x)
-            return combine(chi2_per_dataset(rates.events(eps, conv), obs), obs)
+    def chi2(names: Sequence[str], x: np.ndarray) -> dict[str, np.ndarray]:
+        return combine(chi2_per_dataset(rates.events(one_coupling_points(names, x), conv), obs), obs)
 
-        if conv.grid_points:
-            x = np.linspace(lo, hi, conv.grid_points)
-            values = chi2(x)
+    x = np.linspace(lo, hi, conv.grid_points or points)
+    on_grid = {c: chi2([c] * x.size, x) for c in couplings}
+    keys = list(on_grid[couplings[0]])
+    out: dict[str, dict[str, list[list[float]]]] = {key: {} for key in keys}
+    if conv.grid_points:
+        for c, values in on_grid.items():
             for key, v in values.items():
-                out.setdefault(key, {})[c] = grid_pieces(x, v - v.min(), level)
-            continue
-        grid = np.linspace(lo, hi, points)
-        on_grid = chi2(grid)
-        for key in on_grid:
-            fn = _serving_grid(lambda x, key=key, f=chi2: f(x)[key], grid, on_grid[key])
-            result = profile_scan(fn, lo, hi, points, [level])
-            out.setdefault(key, {})[c] = [[round(a, 6), round(b, 6)] for a, b in result.intervals[level]]
+                out[key][c] = grid_pieces(x, v - v.min(), level)
+        return out
+    problems = [(c, key) for c in couplings for key in keys]
+
+    def problem_chi2(t: np.ndarray, problem: np.ndarray) -> np.ndarray:
+        t, problem = np.ravel(t), np.ravel(problem)
+        values = chi2([problems[p][0] for p in problem], t)
+        return np.stack([values[key] for key in keys])[problem % len(keys), np.arange(t.size)]
+
+    grids = np.array([on_grid[c][key] for c, key in problems])
+    for (c, key), result in zip(problems, profile_scans(problem_chi2, grids, lo, hi, [level]), strict=True):
+        out[key][c] = [[round(a, 6), round(b, 6)] for a, b in result.intervals[level]]
     return out
-
-
-def _serving_grid(fn, grid: np.ndarray, values: np.ndarray):
-    """``fn``, except at exactly ``grid``, where it returns ``values`` (computed once for every key)."""
-
-    def cached(x: np.ndarray) -> np.ndarray:
-        x = np.asarray(x, float)
-        return values if x.shape == grid.shape and np.array_equal(x, grid) else fn(x)
-
-    return cached

@@ -116,14 +116,18 @@ class BinnedScanner:
         with one_thread():
             return {t.dataset.name: t.profiled(eps12)[0] for t in self.terms}
 
+    def key_chi2(self, eps12: np.ndarray, key: str) -> np.ndarray:
+        """-2 ln L of one data set, nuisances profiled, shape (n,) for couplings (n, 12)."""
+        term = next(t for t in self.terms if t.dataset.name == key)
+        with one_thread():
+            return term.profiled(eps12)[0]
+
     def along(self, couplings: Sequence[str], key: str) -> Callable[..., np.ndarray]:
         """-2 ln L of ``key`` as a vectorized function of the named couplings (others zero)."""
         check_coupling_names(couplings)
-        term = next(t for t in self.terms if t.dataset.name == key)
 
         def fn(*values: np.ndarray) -> np.ndarray:
             shape, eps = coupling_points(couplings, values)
-            with one_thread():
-                return term.profiled(eps)[0].reshape(shape)
+            return self.key_chi2(eps, key).reshape(shape)
 
         return fn

@@ -16,6 +16,7 @@ from scipy.optimize import elementwise, minimize
 
 Chi2Fn = Callable[[np.ndarray], np.ndarray]
 Chi2Fn2D = Callable[[np.ndarray, np.ndarray], np.ndarray]
+ProblemsChi2Fn = Callable[[np.ndarray, np.ndarray], np.ndarray]  # (x, profile index) -> chi2, elementwise
 
 _X_MIN_TOL = 1e-9  # absolute x tolerance of the refined extrema
 
@@ -76,16 +77,16 @@ class ContourResult:
 
 
 def _refine_extrema(
-    chi2: Chi2Fn, x: np.ndarray, mid: np.ndarray, sign: np.ndarray
+    chi2: ProblemsChi2Fn, x: np.ndarray, mid: np.ndarray, sign: np.ndarray, problem: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Minimize ``sign * chi2`` inside the brackets ``x[mid-1] < x[mid] < x[mid+1]``.
+    """Minimize ``sign * chi2`` of each ``problem`` inside the brackets ``x[mid-1] < x[mid] < x[mid+1]``.
 
     Returns the refined abscissae and the chi-square values there.
     """
     res = elementwise.find_minimum(
-        lambda t, s: s * np.asarray(chi2(t), dtype=float),
+        lambda t, s, p: s * np.asarray(chi2(t, p), dtype=float),
         (x[mid - 1], x[mid], x[mid + 1]),
-        args=(sign,),
+        args=(sign, problem),
         tolerances={"xatol": _X_MIN_TOL, "xrtol": 0.0},
     )
     return res.x, sign * res.f_x
@@ -114,16 +115,49 @@ def profile_scan(
 
     Returns
     -------
-    ProfileResult
+    ProfileResult (one profile of :func:`profile_scans`; its notes give the method)
+    """
+    grid = np.asarray(chi2(np.linspace(lo, hi, points)), dtype=float)
+    return profile_scans(lambda t, problem: chi2(t), grid[None, :], lo, hi, levels, xtol)[0]
+
+
+def profile_scans(
+    chi2: ProblemsChi2Fn,
+    grid_chi2: np.ndarray,
+    lo: float,
+    hi: float,
+    levels: Sequence[float] = (1.0, 4.0),
+    xtol: float = 1e-6,
+) -> list[ProfileResult]:
+    """Several 1-D chi-square profiles on one grid, their extrema and level crossings refined together.
+
+    Parameters
+    ----------
+    chi2 : callable
+        ``chi2(x, problem)``: equal-shape arrays of parameter values and integer profile indices (rows of
+        ``grid_chi2``) -> chi-square of each profile at each value.
+    grid_chi2 : ndarray, shape (n_profiles, points)
+        Every profile on the grid ``np.linspace(lo, hi, points)``.
+    lo, hi, levels, xtol
+        As in :func:`profile_scan`.
+
+    Returns
+    -------
+    list of ProfileResult, one per row of ``grid_chi2``
 
     Notes
     -----
-    1. One call evaluates the grid. Interior grid local extrema are found by
-       the three-point test. Every local minimum (this includes the best grid
-       point unless it sits on an edge, where the edge value is exact) and every
-       local maximum whose grid delta chi-square lies within a margin of some
-       level are refined together by one vectorized bounded minimization
-       (``scipy.optimize.elementwise.find_minimum`` on ``+chi2`` or ``-chi2``
+    Each profile is treated on its own; only the refinements are shared: one
+    ``find_minimum`` and one ``find_root`` call sequence for all profiles
+    (``scipy.optimize.elementwise`` iterates every element independently, so a
+    profile's result does not depend on the others; batching saves the
+    per-call overhead, which dominates the paper's many small profiles).
+
+    1. Interior grid local extrema are found by the three-point test. Every
+       local minimum (this includes the best grid point unless it sits on an
+       edge, where the edge value is exact) and every local maximum whose grid
+       delta chi-square lies within a margin of some level are refined by a
+       bounded minimization (``find_minimum`` on ``+chi2`` or ``-chi2``
        inside the bracket of the two neighbouring grid points). The margin is
        the extremum's largest difference to its grid neighbours plus that of
        the best grid point: for a locally quadratic function the true extremum
@@ -136,57 +170,66 @@ def profile_scan(
        (splits a piece), a barrier seen below the level but truly above it, and
        a narrow dip reaching below the level where no grid point does.
     3. Each sign change of ``delta_chi2 - level`` between consecutive merged
-       points is a valid bracket; all brackets of all levels are solved by one
-       vectorized ``scipy.optimize.elementwise.find_root`` call sequence. A piece
-       reaching the scan edge ends exactly at ``lo`` or ``hi``.
+       points is a valid bracket, solved by ``find_root``. A piece reaching the
+       scan edge ends exactly at ``lo`` or ``hi``.
     """
+    f = np.asarray(grid_chi2, dtype=float)
+    n_profiles, points = f.shape
     x = np.linspace(lo, hi, points)
-    f = np.asarray(chi2(x), dtype=float)
     lv = np.asarray(levels, dtype=float)
 
-    fl, fm, fr = f[:-2], f[1:-1], f[2:]
+    fl, fm, fr = f[:, :-2], f[:, 1:-1], f[:, 2:]
     is_min = (fm < fl) & (fm <= fr)
     is_max = (fm > fl) & (fm >= fr)
-    best = int(np.argmin(f))
-    slack = np.max(np.abs(f[max(best - 1, 0) : best + 2] - f[best]))
-    margin = np.maximum(np.abs(fm - fl), np.abs(fm - fr)) + slack
-    gap = np.abs(fm[:, None] - f[best] - lv[None, :])
-    near = np.any(gap <= margin[:, None], axis=1)
-    mid = np.flatnonzero(is_min | (is_max & near)) + 1
+    rows = np.arange(n_profiles)
+    best = np.argmin(f, axis=1)
+    f_best = f[rows, best]
+    around_best = f[rows[:, None], np.clip(best[:, None] + np.arange(-1, 2), 0, points - 1)]
+    slack = np.max(np.abs(around_best - f_best[:, None]), axis=1)
+    margin = np.maximum(np.abs(fm - fl), np.abs(fm - fr)) + slack[:, None]
+    gap = np.abs(fm[..., None] - f_best[:, None, None] - lv)
+    near = np.any(gap <= margin[..., None], axis=-1)
+    e_problem, e_mid = np.nonzero(is_min | (is_max & near))
+    e_mid = e_mid + 1
     xe, fe = np.empty(0), np.empty(0)
-    if mid.size:
-        xe, fe = _refine_extrema(chi2, x, mid, np.where(is_min[mid - 1], 1.0, -1.0))
+    if e_mid.size:
+        sign = np.where(is_min[e_problem, e_mid - 1], 1.0, -1.0)
+        xe, fe = _refine_extrema(chi2, x, e_mid, sign, e_problem)
 
-    xa, first = np.unique(np.concatenate([x, xe]), return_index=True)
-    fa = np.concatenate([f, fe])[first]
-    ibest = int(np.argmin(fa))
-    chi2_min = float(fa[ibest])
-
-    below = fa[None, :] - chi2_min <= lv[:, None]
-    k, j = np.nonzero(below[:, 1:] != below[:, :-1])
+    merged = []  # per profile: (best x, chi2_min, below-level flags on the merged points)
+    brackets = {"lo": [], "hi": [], "target": [], "problem": [], "level": []}
+    for p in rows:
+        on = e_problem == p
+        xa, first = np.unique(np.concatenate([x, xe[on]]), return_index=True)
+        fa = np.concatenate([f[p], fe[on]])[first]
+        ibest = int(np.argmin(fa))
+        chi2_min = float(fa[ibest])
+        below = fa[None, :] - chi2_min <= lv[:, None]
+        k, j = np.nonzero(below[:, 1:] != below[:, :-1])
+        for name, value in (("lo", xa[j]), ("hi", xa[j + 1]), ("target", chi2_min + lv[k]),
+                            ("problem", np.full(k.size, p)), ("level", k)):
+            brackets[name].append(value)
+        merged.append((float(xa[ibest]), chi2_min, below))
+    b = {name: np.concatenate(parts) for name, parts in brackets.items()}
     roots = np.empty(0)
-    if k.size:
+    if b["level"].size:
         roots = elementwise.find_root(
-            lambda t, target: np.asarray(chi2(t), dtype=float) - target,
-            (xa[j], xa[j + 1]),
-            args=(chi2_min + lv[k],),
+            lambda t, target, p: np.asarray(chi2(t, p), dtype=float) - target,
+            (b["lo"], b["hi"]),
+            args=(b["target"], b["problem"]),
             tolerances={"xatol": xtol, "xrtol": 0.0},
         ).x
 
-    intervals: dict[float, list[list[float]]] = {}
-    for n, level in enumerate(lv):
-        ends = np.concatenate(
-            [[lo] if below[n, 0] else [], roots[k == n], [hi] if below[n, -1] else []]
-        )
-        intervals[float(level)] = ends.reshape(-1, 2).tolist()
-    return ProfileResult(
-        x=x,
-        chi2=f,
-        best_x=float(xa[ibest]),
-        chi2_min=chi2_min,
-        delta_chi2=f - chi2_min,
-        intervals=intervals,
-    )
+    results = []
+    for p, (best_x, chi2_min, below) in enumerate(merged):
+        intervals: dict[float, list[list[float]]] = {}
+        for n, level in enumerate(lv):
+            inner = roots[(b["problem"] == p) & (b["level"] == n)]
+            ends = np.concatenate([[lo] if below[n, 0] else [], inner, [hi] if below[n, -1] else []])
+            intervals[float(level)] = ends.reshape(-1, 2).tolist()
+        results.append(ProfileResult(x=x, chi2=f[p], best_x=best_x, chi2_min=chi2_min,
+                                     delta_chi2=f[p] - chi2_min, intervals=intervals))
+    return results
 
 
 def intervals_to_text(pieces: Sequence[Sequence[float]], digits: int = 2) -> str:

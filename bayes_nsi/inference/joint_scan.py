@@ -140,12 +140,12 @@ class JointScanner:
 
         def fn(*values: np.ndarray) -> np.ndarray:
             shape, eps = coupling_points(couplings, values)
-            return self._one_key(eps, key).reshape(shape)
+            return self.key_chi2(eps, key).reshape(shape)
 
         return fn
 
-    def _one_key(self, eps12: np.ndarray, key: str) -> np.ndarray:
-        """-2 ln L of one key only (root refinements ask for one key at a time)."""
+    def key_chi2(self, eps12: np.ndarray, key: str) -> np.ndarray:
+        """-2 ln L of one key only, shape (n,), for couplings (n, 12) (root refinements ask for one key at a time)."""
         names = self.counting.obs.datasets
         if key in names:
             i = names.index(key)

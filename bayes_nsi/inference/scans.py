@@ -17,7 +17,7 @@ from pytensor.compile.mode import Mode
 import bayes_nsi.pytensor_config  # noqa: F401  (cache-independent numba code; see its docstring)
 from bayes_nsi import compiled_functions
 from bayes_nsi.experiments.physics_model import physics_model
-from bayes_nsi.inference.intervals import ContourResult, ProfileResult, contour_lines, profile_scan
+from bayes_nsi.inference.intervals import ContourResult, ProfileResult, contour_lines, profile_scans
 from bayes_nsi.inference.observations import Observations, chi2_per_dataset, combine, exposures
 from bayes_nsi.names import COUPLINGS, check_coupling_names
 from bayes_nsi.physics.rates import PhysicsModel, expected_events
@@ -80,13 +80,17 @@ class Chi2Scanner:
         """chi^2 per data set and combined, each of shape (n,)."""
         return combine(chi2_per_dataset(self.events(eps12), self.obs), self.obs)
 
+    def key_chi2(self, eps12: np.ndarray, key: str) -> np.ndarray:
+        """chi^2 of one key, shape (n,), for coupling vectors (n, 12)."""
+        return self.chi2(eps12)[key]
+
     def along(self, couplings: Sequence[str], key: str) -> Callable[..., np.ndarray]:
         """chi^2 of ``key`` as a vectorized function of the named couplings (others zero)."""
         check_coupling_names(couplings)
 
         def fn(*values: np.ndarray) -> np.ndarray:
             shape, eps = coupling_points(couplings, values)
-            return self.chi2(eps)[key].reshape(shape)
+            return self.key_chi2(eps, key).reshape(shape)
 
         return fn
 
@@ -95,22 +99,40 @@ def profiles(scanner: Chi2Scanner, couplings: Sequence[str], lo: float, hi: floa
              on_step: Callable[[], None] = lambda: None) -> dict[str, dict[str, ProfileResult]]:
     """One-parameter profiles {key: {coupling: ProfileResult}}, all other couplings zero.
 
-    Each coupling's grid is evaluated once for all data sets; refinements call the graph per key.
+    Each coupling's grid is evaluated once for all keys (``on_step`` after each); the refinements of every
+    (coupling, key) profile then run together (:func:`intervals.profile_scans`), one call of
+    ``scanner.key_chi2`` per key and iteration.
     """
-    out: dict[str, dict[str, ProfileResult]] = {k: {} for k in scanner.keys}
+    keys = scanner.keys
     x = np.linspace(lo, hi, points)
+    grids = []
     for c in couplings:
-        grid_chi2 = scanner.chi2(_one_coupling(c, x))
-        for key in scanner.keys:
-            cached = _with_grid(scanner.along([c], key), (x,), grid_chi2[key])
-            out[key][c] = profile_scan(cached, lo, hi, points, levels)
+        grid_chi2 = scanner.chi2(one_coupling_points([c] * points, x))
+        grids.extend(grid_chi2[key] for key in keys)
         on_step()
+    problems = [(c, key) for c in couplings for key in keys]
+
+    def chi2(t: np.ndarray, problem: np.ndarray) -> np.ndarray:
+        t, problem = np.ravel(t), np.ravel(problem)
+        eps = one_coupling_points([problems[p][0] for p in problem], t)
+        out = np.empty(t.size)
+        for n, key in enumerate(keys):
+            rows = problem % len(keys) == n
+            if rows.any():
+                out[rows] = scanner.key_chi2(eps[rows], key)
+        return out
+
+    results = profile_scans(chi2, np.array(grids).reshape(len(problems), points), lo, hi, levels)
+    out: dict[str, dict[str, ProfileResult]] = {k: {} for k in keys}
+    for (c, key), result in zip(problems, results, strict=True):
+        out[key][c] = result
     return out
 
 
-def _one_coupling(name: str, values: np.ndarray) -> np.ndarray:
+def one_coupling_points(names: Sequence[str], values: np.ndarray) -> np.ndarray:
+    """Coupling vectors (n, 12): row i has coupling ``names[i]`` at ``values[i]``, the others zero."""
     eps = np.zeros((len(values), 12))
-    eps[:, COUPLINGS.index(name)] = values
+    eps[np.arange(len(values)), [COUPLINGS.index(name) for name in names]] = values
     return eps
 
 
