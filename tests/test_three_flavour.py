@@ -196,3 +196,37 @@ def test_two_flavour_breakdown_is_the_mu_tau_mixing():
                 assert p_schur == pytest.approx(p_exact, abs=0.01), (r, x, enu)
                 worst_truncation = max(worst_truncation, abs(p_trunc - p_exact))
     assert worst_truncation > 0.3  # the mass-dominance truncation is far off here, and the tau~ admixture explains it
+
+
+@pytest.mark.parametrize("physics", ["paper", "exact"])
+def test_survival_probabilities_rows_match_single_calls_and_every_flux(physics):
+    """Batched <P_ee> (eq. 16) = one call per coupling vector; and, at energies where only some fluxes are
+    produced (1 MeV: no pp; 8 MeV: only 8B and hep), = the sum over all seven continuous fluxes written out here
+    with each flux's own weight (the zero-weight fluxes the batch skips add nothing)."""
+    from bayes_nsi.app.api import _continuous_production, continuous_spectra, survival_probabilities
+    from bayes_nsi.physics.propagation import flux_weights, survival_grid, survival_values
+    from bayes_nsi.physics.rates import Grids
+
+    rng = np.random.default_rng(3)
+    eps = rng.uniform(-0.5, 0.5, (4, 12))
+    enu = np.array([1.0, 1.5, 8.0])
+    batch = survival_probabilities(enu, eps, physics=physics)
+    for row, e in zip(batch, eps, strict=True):
+        single = bayes_nsi.survival_probability(enu, physics=physics, **dict(zip(COUPLINGS, e, strict=True)))
+        np.testing.assert_allclose(row, single, rtol=1e-13, atol=0)
+
+    weights = flux_weights(enu, continuous_spectra())  # (3 energies, 7 fluxes)
+    assert np.sum(weights[-1] > 0) == 2 and np.sum(weights[0] > 0) < 7  # the premise: some weights are zero
+    production = _continuous_production(Grids().n_radial)
+    for row, e in zip(batch, eps, strict=True):
+        if physics == "exact":
+            per_flux = [three_flavour.adiabatic_survival(enu[:, None], p.n_e[None, :], p.y_n[None, :], e, OSC)
+                        @ p.weight for p in production]
+        else:
+            values = survival_values(survival_grid(enu, production), e, OSC)[0]
+            per_flux = np.split(values, len(production))
+        expected = np.sum(weights * np.stack(per_flux, axis=-1), axis=-1)
+        np.testing.assert_allclose(row, expected, rtol=1e-13, atol=0)
+
+    with pytest.raises(ValueError, match=r"eps12: .*\(n, 12\).*\(12,\)"):
+        survival_probabilities(enu, eps[0], physics=physics)

@@ -58,18 +58,28 @@ def survival_probability(enu_mev, method: str | None = None, n_radial: int = Gri
         if method not in SURVIVAL_METHODS:
             raise ValueError(f"method: unknown {method!r}; allowed: {', '.join(SURVIVAL_METHODS)}")
         physics = SURVIVAL_METHODS[method]
+    return survival_probabilities(enu_mev, coupling_vector(**couplings)[None, :], physics, n_radial)[0]
+
+
+def survival_probabilities(enu_mev, eps12: np.ndarray, physics: str = DEFAULT_PHYSICS,
+                           n_radial: int = Grids().n_radial) -> np.ndarray:
+    """:func:`survival_probability` of several coupling vectors eps12 (n, 12) at once: shape (n, n_E)."""
     check_physics(physics)
-    eps = coupling_vector(**couplings)
+    eps12 = np.asarray(eps12, dtype=float)
+    if eps12.ndim != 2 or eps12.shape[1] != 12:
+        raise ValueError(f"eps12: an array of coupling vectors of shape (n, 12); got shape {eps12.shape}")
     enu = np.atleast_1d(np.asarray(enu_mev, dtype=float))
     if enu.ndim != 1:
         raise ValueError(f"enu_mev: a number or a 1-D array of energies in MeV; got shape {enu.shape}")
     weights = flux_weights(enu, continuous_spectra())
-    production = _continuous_production(n_radial)
+    produced = np.any(weights > 0, axis=0)  # fluxes with no neutrinos at these energies add exactly zero
+    weights = weights[:, produced]
+    production = [nodes for nodes, keep in zip(_continuous_production(n_radial), produced, strict=True) if keep]
     if physics != "exact":
-        pbar = survival_values(survival_grid(enu, production), eps, DE_SALAS_2021).reshape(len(production), -1).T
-        return np.sum(weights * pbar, axis=-1)
-    pbar = [adiabatic_survival(enu[:, None], nodes.n_e[None, :], nodes.y_n[None, :], eps, DE_SALAS_2021) @ nodes.weight
-            for nodes in production]
+        pbar = survival_values(survival_grid(enu, production), eps12, DE_SALAS_2021)
+        return np.sum(weights * pbar.reshape(len(eps12), len(production), -1).transpose(0, 2, 1), axis=-1)
+    pbar = [adiabatic_survival(enu[None, :, None], nodes.n_e[None, None, :], nodes.y_n[None, None, :],
+                               eps12[:, None, None, :], DE_SALAS_2021) @ nodes.weight for nodes in production]
     return np.sum(weights * np.stack(pbar, axis=-1), axis=-1)
 
 

@@ -47,18 +47,19 @@ def nsi_matrix_numpy(eps6: np.ndarray) -> np.ndarray:
 def hamiltonian_ev2(enu_mev, n_e, y_n, eps12, osc: Oscillation) -> np.ndarray:
     """2 E_nu H of eq. (7) in eV^2: U diag(0, dm21, dm31) U^T + V [diag(1,0,0) + Y_u eps^u + Y_d eps^d].
 
-    V = 2 sqrt(2) G_F n_e E_nu. enu_mev, n_e, y_n broadcast to a grid shape G; returns (G..., 3, 3).
+    V = 2 sqrt(2) G_F n_e E_nu. enu_mev, n_e, y_n broadcast to a grid shape G; eps12 is (12,) or (..., 12)
+    with leading axes broadcasting against G (several coupling vectors at once); returns (G..., 3, 3).
     """
     u = pmns(osc)
     vac = u @ np.diag([0.0, osc.dm21_ev2, osc.dm31_ev2]) @ u.T
     enu, n_e, y_n = np.broadcast_arrays(np.asarray(enu_mev, float), np.asarray(n_e, float), np.asarray(y_n, float))
-    eps_u, eps_d = nsi_matrix_numpy(eps12[:6]), nsi_matrix_numpy(eps12[6:])
+    eps_u, eps_d = nsi_matrix_numpy(eps12[..., :6]), nsi_matrix_numpy(eps12[..., 6:])
     y_u, y_d = (2.0 + y_n)[..., None, None], (1.0 + 2.0 * y_n)[..., None, None]
     matter = np.diag([1.0, 0.0, 0.0]) + y_u * eps_u + y_d * eps_d
     return vac + (MATTER_POTENTIAL_EV2 * n_e * enu)[..., None, None] * matter
 
 
 def adiabatic_survival(enu_mev, n_e, y_n, eps12, osc: Oscillation) -> np.ndarray:
-    """Exact adiabatic P(nu_e -> nu_e) for one coupling vector (12,) on a grid (no level-crossing jumps)."""
+    """Exact adiabatic P(nu_e -> nu_e) on a grid (no level-crossing jumps); eps12 as in :func:`hamiltonian_ev2`."""
     _, vecs = np.linalg.eigh(hamiltonian_ev2(enu_mev, n_e, y_n, np.asarray(eps12, float), osc))
     return np.sum(vecs[..., 0, :] ** 2 * pmns(osc)[0, :] ** 2, axis=-1)
