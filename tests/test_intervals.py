@@ -220,3 +220,11 @@ def test_profiles_refined_together_match_each_alone():
     assert counter.calls < calls_alone
     assert_pieces(together[1].intervals[1.0], double_well_pieces(1.001, 0.013, 1.0), 1e-5)
     assert_pieces(together[0].intervals[4.0], [[0.0, 0.4]], 1e-5)
+
+
+def test_no_profiles_and_profiles_without_crossings():
+    """Zero profiles give an empty list; a profile below every level everywhere has no root to refine."""
+    assert profile_scans(lambda t, p: t, np.empty((0, 11)), -1.0, 1.0) == []
+    x = np.linspace(-1.0, 1.0, 11)
+    (flat,) = profile_scans(lambda t, p: 0.1 * t**2, (0.1 * x**2)[None, :], -1.0, 1.0)
+    assert flat.intervals == {1.0: [[-1.0, 1.0]], 4.0: [[-1.0, 1.0]]}

@@ -215,7 +215,7 @@ def convention_intervals(rates: ConventionRates, obs: Observations, conv: Conven
                          points: int = 801, level: float = 1.0) -> dict[str, dict[str, list[list[float]]]]:
     """{key: {coupling: pieces}} at Delta chi^2 = level (eq. 20, per data set and combined), others zero.
 
-    The refined profiles of every (coupling, key) are refined together (:func:`intervals.profile_scans`)."""
+    The profiles of every (coupling, key) are refined together (:func:`intervals.profile_scans`)."""
     if conv.likelihoods:
         obs = observations(obs.sources, likelihoods=conv.likelihoods)
 

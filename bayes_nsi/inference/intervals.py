@@ -197,7 +197,8 @@ def profile_scans(
         xe, fe = _refine_extrema(chi2, x, e_mid, sign, e_problem)
 
     merged = []  # per profile: (best x, chi2_min, below-level flags on the merged points)
-    brackets = {"lo": [], "hi": [], "target": [], "problem": [], "level": []}
+    brackets = {name: [np.empty(0, dtype)] for name, dtype in
+                (("lo", float), ("hi", float), ("target", float), ("problem", int), ("level", int))}
     for p in rows:
         on = e_problem == p
         xa, first = np.unique(np.concatenate([x, xe[on]]), return_index=True)
