@@ -74,8 +74,9 @@ print(f"test mode: {TEST_MODE}")
 # | two | 1000 / 1000 | 1.006–1.021 | 375–665 | 270–763 | 0 | 0.38–0.78 |
 # | twelve | 400 / 600 | 1.008–1.022 | 325–689 | 252–604 | 0 | 0.72–0.82 |
 #
-# (The same seed does not always give the same draws in a new process; the spread over seeds covers
-# that too.)
+# (The same spec and seed give the same draws in any new process, whatever the state of the compile
+# cache: `tests/test_reproducibility.py` runs a posterior into an empty and a warm cache and compares
+# the draws. The spread above is over seeds.)
 #
 # The asserted thresholds leave room below the worst measured run (so that another seed does not fail
 # the test) but fail a posterior
