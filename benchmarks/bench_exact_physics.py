@@ -9,8 +9,11 @@ compiles value + gradient with respect to the couplings on the default (numba) b
 batch size (not counted: numba compiles there), then times the calls round-robin over the modes (so that a
 change in machine load hits all modes alike) and prints the median time per call and per point at batch
 1 and 2001, and the ratio to the paper mode (the target for exact is at most 2). Times are the CPU time of
-this process (``time.process_time``; the graphs run on one thread), which other jobs on the shared cores
-do not inflate the way they inflate wall time.
+this process (``time.process_time``), which other jobs on the shared cores do not inflate the way they inflate
+wall time, with one BLAS thread (``threadpoolctl``): left alone, OpenBLAS runs some of the exact graph's dot
+products at batch 2001 on a second thread that adds CPU time but no speed (measured on the 2-core machine:
+51-57 us of CPU against 27 us of wall time per point, the same 27 us wall with one thread), so the CPU time
+would no longer measure the work.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ os.environ.setdefault("PYTENSOR_FLAGS", f"base_compiledir={REPO / '.pytensor'}")
 import numpy as np  # noqa: E402 (after PYTENSOR_FLAGS)
 import pytensor  # noqa: E402 (after PYTENSOR_FLAGS)
 import pytensor.tensor as pt  # noqa: E402 (after PYTENSOR_FLAGS)
+from threadpoolctl import threadpool_limits  # noqa: E402
 
 from bayes_nsi.experiments.physics_model import physics_model  # noqa: E402 (after PYTENSOR_FLAGS)
 from bayes_nsi.physics import rates  # noqa: E402 (after PYTENSOR_FLAGS)
@@ -53,14 +57,15 @@ def measure(modes: tuple[str, ...] = MODES, repeats_small: int = 100, repeats_la
             functions[mode](x[b])  # first call at this shape: numba compiles here
         compile_s[mode] = time.perf_counter() - t0
     medians = {}
-    for b in BATCHES:
-        times = {mode: [] for mode in modes}
-        for _ in range(repeats_small if b == 1 else repeats_large):
-            for mode in modes:
-                t0 = time.process_time()
-                functions[mode](x[b])
-                times[mode].append(time.process_time() - t0)
-        medians[b] = {mode: statistics.median(t) for mode, t in times.items()}
+    with threadpool_limits(limits=1):
+        for b in BATCHES:
+            times = {mode: [] for mode in modes}
+            for _ in range(repeats_small if b == 1 else repeats_large):
+                for mode in modes:
+                    t0 = time.process_time()
+                    functions[mode](x[b])
+                    times[mode].append(time.process_time() - t0)
+            medians[b] = {mode: statistics.median(t) for mode, t in times.items()}
     return compile_s, medians
 
 

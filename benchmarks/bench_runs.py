@@ -14,8 +14,8 @@ generated sources, see bayes_nsi/pytensor_config.py) and an empty ``NUMBA_CACHE_
 The result folders are temporary too. Beside each figure: the ratio to the target (below 1 meets it) and the
 run's own timing breakdown (``manifest.json`` "timings"); for the posteriors the worst r_hat and smallest bulk
 and tail ESS from ``diagnostics.json``. The logp row reuses benchmarks/bench_exact_physics.py (value + gradient
-of the expected events, the physics part of every log density, median CPU time per call) in ``--logp-processes``
-fresh processes and prints the smallest median with the range (see ``logp_rows``).
+of the expected events, the physics part of every log density, median CPU time per call with one BLAS thread) in
+``--logp-processes`` fresh processes and prints the smallest median with the range (see ``logp_rows``).
 
 Nothing is asserted. The machine is shared: the load averages are printed at the start and the end, and beside
 each wall time the CPU seconds (user + system) of the run and its worker processes, which other jobs inflate
