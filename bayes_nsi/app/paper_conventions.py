@@ -19,9 +19,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from bayes_nsi.inference.intervals import profile_scans
 from bayes_nsi.inference.observations import Observations, chi2_per_dataset, combine, observations
-from bayes_nsi.inference.scans import one_coupling_points
+from bayes_nsi.inference.scans import one_coupling_points, one_coupling_profiles
 from bayes_nsi.names import COUPLINGS, FLAVOUR_PAIRS
 from bayes_nsi.physics.constants import Oscillation
 from bayes_nsi.physics.couplings import propagation_rotation
@@ -215,30 +214,23 @@ def convention_intervals(rates: ConventionRates, obs: Observations, conv: Conven
                          points: int = 801, level: float = 1.0) -> dict[str, dict[str, list[list[float]]]]:
     """{key: {coupling: pieces}} at Delta chi^2 = level (eq. 20, per data set and combined), others zero.
 
-    The profiles of every (coupling, key) are refined together (:func:`intervals.profile_scans`)."""
+    The profiles of every (coupling, key) are refined together (:func:`scans.one_coupling_profiles`)."""
     if conv.likelihoods:
         obs = observations(obs.sources, likelihoods=conv.likelihoods)
 
-    def chi2(names: Sequence[str], x: np.ndarray) -> dict[str, np.ndarray]:
-        return combine(chi2_per_dataset(rates.events(one_coupling_points(names, x), conv), obs), obs)
+    def chi2(eps12: np.ndarray) -> dict[str, np.ndarray]:
+        return combine(chi2_per_dataset(rates.events(eps12, conv), obs), obs)
 
     x = np.linspace(lo, hi, conv.grid_points or points)
-    on_grid = {c: chi2([c] * x.size, x) for c in couplings}
+    on_grid = {c: chi2(one_coupling_points([c] * x.size, x)) for c in couplings}
     keys = list(on_grid[couplings[0]])
-    out: dict[str, dict[str, list[list[float]]]] = {key: {} for key in keys}
     if conv.grid_points:
-        for c, values in on_grid.items():
-            for key, v in values.items():
-                out[key][c] = grid_pieces(x, v - v.min(), level)
-        return out
-    problems = [(c, key) for c in couplings for key in keys]
+        return {key: {c: grid_pieces(x, v[key] - v[key].min(), level) for c, v in on_grid.items()} for key in keys}
 
-    def problem_chi2(t: np.ndarray, problem: np.ndarray) -> np.ndarray:
-        t, problem = np.ravel(t), np.ravel(problem)
-        values = chi2([problems[p][0] for p in problem], t)
-        return np.stack([values[key] for key in keys])[problem % len(keys), np.arange(t.size)]
+    def rows_chi2(eps12: np.ndarray, key_index: np.ndarray) -> np.ndarray:
+        values = chi2(eps12)
+        return np.stack([values[key] for key in keys])[key_index, np.arange(len(eps12))]
 
-    grids = np.array([on_grid[c][key] for c, key in problems])
-    for (c, key), result in zip(problems, profile_scans(problem_chi2, grids, lo, hi, [level]), strict=True):
-        out[key][c] = [[round(a, 6), round(b, 6)] for a, b in result.intervals[level]]
-    return out
+    results = one_coupling_profiles(rows_chi2, on_grid, keys, lo, hi, [level])
+    return {key: {c: [[round(a, 6), round(b, 6)] for a, b in r.intervals[level]] for c, r in per.items()}
+            for key, per in results.items()}

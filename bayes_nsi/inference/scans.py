@@ -7,7 +7,7 @@ the combination chi^2_paired + chi^2_US2 + chi^2_XENONnT (sec. IV).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -100,32 +100,46 @@ def profiles(scanner: Chi2Scanner, couplings: Sequence[str], lo: float, hi: floa
     """One-parameter profiles {key: {coupling: ProfileResult}}, all other couplings zero.
 
     Each coupling's grid is evaluated once for all keys (``on_step`` after each); the refinements of every
-    (coupling, key) profile then run together (:func:`intervals.profile_scans`), one call of
-    ``scanner.key_chi2`` per key and iteration.
+    (coupling, key) profile then run together (:func:`one_coupling_profiles`), one call of ``scanner.key_chi2``
+    per key and iteration.
     """
     keys = scanner.keys
     x = np.linspace(lo, hi, points)
-    grids = []
+    grids = {}
     for c in couplings:
-        grid_chi2 = scanner.chi2(one_coupling_points([c] * points, x))
-        grids.extend(grid_chi2[key] for key in keys)
+        grids[c] = scanner.chi2(one_coupling_points([c] * points, x))
         on_step()
-    problems = [(c, key) for c in couplings for key in keys]
+
+    def rows_chi2(eps12: np.ndarray, key_index: np.ndarray) -> np.ndarray:
+        out = np.empty(len(eps12))
+        for n, key in enumerate(keys):
+            rows = key_index == n
+            if rows.any():
+                out[rows] = scanner.key_chi2(eps12[rows], key)
+        return out
+
+    return one_coupling_profiles(rows_chi2, grids, keys, lo, hi, levels)
+
+
+def one_coupling_profiles(rows_chi2: Callable[[np.ndarray, np.ndarray], np.ndarray],
+                          grids: Mapping[str, Mapping[str, np.ndarray]], keys: Sequence[str], lo: float, hi: float,
+                          levels: Sequence[float]) -> dict[str, dict[str, ProfileResult]]:
+    """Profiles {key: {coupling: ProfileResult}} of every (coupling, key), each coupling alone, refined together
+    (:func:`intervals.profile_scans`).
+
+    grids: {coupling: {key: chi^2 on np.linspace(lo, hi, points)}}; rows_chi2(eps12 (n, 12), key_index (n,)):
+    chi^2 of row i's key (``keys[key_index[i]]``) at coupling vector i.
+    """
+    problems = [(c, k) for c in grids for k in range(len(keys))]
 
     def chi2(t: np.ndarray, problem: np.ndarray) -> np.ndarray:
         t, problem = np.ravel(t), np.ravel(problem)
-        eps = one_coupling_points([problems[p][0] for p in problem], t)
-        out = np.empty(t.size)
-        for n, key in enumerate(keys):
-            rows = problem % len(keys) == n
-            if rows.any():
-                out[rows] = scanner.key_chi2(eps[rows], key)
-        return out
+        return rows_chi2(one_coupling_points([problems[p][0] for p in problem], t), problem % len(keys))
 
-    results = profile_scans(chi2, np.array(grids).reshape(len(problems), points), lo, hi, levels)
-    out: dict[str, dict[str, ProfileResult]] = {k: {} for k in keys}
-    for (c, key), result in zip(problems, results, strict=True):
-        out[key][c] = result
+    grid = np.array([grids[c][keys[k]] for c, k in problems])
+    out: dict[str, dict[str, ProfileResult]] = {key: {} for key in keys}
+    for (c, k), result in zip(problems, profile_scans(chi2, grid, lo, hi, levels), strict=True):
+        out[keys[k]][c] = result
     return out
 
 
